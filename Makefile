@@ -1,0 +1,128 @@
+# domino: one non-recursive makefile, output under $(B)/.
+#   make / make all     build dominod, domino and the tools (optimized)
+#   make run            install packages, build, start dominod with defaults
+#   make test           install packages, build with ASan/UBSan, run all tests
+#   make bench          benchmarks (tools/bench)
+#   make fuzz           libFuzzer targets with clang (tests/fuzz)
+# CFLAGS/LDFLAGS belong to the user; the project's flags are in DCFLAGS.
+
+B       ?= build
+SAN     ?=
+PREFIX  ?= /usr/local
+CC      ?= cc
+
+MSGPACK_PC := $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
+PKGS    := $(MSGPACK_PC) lmdb libsodium libcurl libcjson libcrypto libcyaml
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
+CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+# nng ships no .pc file in Debian 12.
+NNG_LIBS := -lnng -lpthread
+
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+OPT := -O2 -g
+endif
+
+DCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -MMD -MP \
+	-Iproto -Ibroker -Iclient $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+DLDFLAGS := -fsanitize=address,undefined
+else
+DLDFLAGS :=
+endif
+DLIBS := $(PKG_LIBS) $(NNG_LIBS) -lm
+
+PROTO_SRC  := $(wildcard proto/*.c)
+BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c broker/forge/*.c broker/plugins/*.c))
+CLIENT_SRC := $(wildcard client/*.c)
+CLI_SRC    := $(wildcard client/cli/*.c)
+TOOL_SRC   := $(wildcard tools/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+E2E_SRC    := $(wildcard tests/e2e/test_*.c)
+E2E_LIB    := $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+PROTO_A  := $(B)/libdomino-proto.a
+BROKER_A := $(B)/libdomino-broker.a
+CLIENT_A := $(B)/libdomino.a
+DOMINOD  := $(B)/dominod
+DOMINO   := $(B)/domino
+TOOLS    := $(patsubst tools/%.c,$(B)/%,$(TOOL_SRC))
+UNITS    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+E2ES     := $(patsubst tests/e2e/%.c,$(B)/tests/e2e_%,$(E2E_SRC))
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(B)/tests/replay_%,$(FUZZ_SRC))
+
+# Keep objects of tests and fuzz replays between builds.
+.SECONDARY:
+
+.PHONY: all run test check bench fuzz install clean deps unit e2e fuzz-replay
+all: $(DOMINOD) $(DOMINO) $(TOOLS)
+
+deps:
+	@tools/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(DOMINOD) $(ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory B=build/test SAN=1 check
+
+check: $(DOMINOD) $(DOMINO) $(UNITS) $(E2ES) $(FUZZ_REPLAY)
+	@tools/run-tests $(B)
+
+bench: deps
+	@tools/install-deps --bench
+	@$(MAKE) --no-print-directory all
+	@tools/bench $(B)
+
+fuzz:
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/domino $(DESTDIR)$(PREFIX)/lib
+	install -m 0755 $(DOMINOD) $(DOMINO) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 client/domino.h proto/event.h proto/err.h $(DESTDIR)$(PREFIX)/include/domino/
+	install -m 0644 $(CLIENT_A) $(PROTO_A) $(DESTDIR)$(PREFIX)/lib/
+
+clean:
+	rm -rf build
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(DCFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(DCFLAGS) -Itests $(CRIT_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(PROTO_A): $(call obj,$(PROTO_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(BROKER_A): $(call obj,$(BROKER_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(CLIENT_A): $(call obj,$(CLIENT_SRC))
+	@rm -f $@; ar rcs $@ $^
+
+$(DOMINOD): $(call obj,broker/main.c) $(BROKER_A) $(PROTO_A)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(DLIBS)
+$(DOMINO): $(call obj,$(CLI_SRC)) $(CLIENT_A) $(PROTO_A)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(DLIBS)
+$(B)/%: $(B)/obj/tools/%.o $(CLIENT_A) $(PROTO_A)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(DLIBS)
+
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(BROKER_A) $(CLIENT_A) $(PROTO_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(CRIT_LIBS) $(DLIBS)
+$(B)/tests/e2e_%: $(B)/obj/tests/e2e/%.o $(call obj,$(E2E_LIB)) $(CLIENT_A) $(PROTO_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(CRIT_LIBS) $(DLIBS)
+$(B)/tests/replay_%: $(B)/obj/tests/fuzz/%.o $(B)/obj/tests/fuzz/replay_main.o $(BROKER_A) $(CLIENT_A) $(PROTO_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(DLIBS)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

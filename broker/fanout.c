@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fan-out; see fanout.h. The send buffer is raised from nng's default 16
+ * messages, which loses events even at modest bursty rates; the heartbeat
+ * runs on an nng sleep aio, so there is no thread of our own.
+ */
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "fanout.h"
+#include "log.h"
+#include "store.h"
+#include "topic.h"
+
+#define SENDBUF 8192 /* nng's maximum queue depth */
+
+struct fanout {
+	nng_socket sock;
+	nng_listener lst;
+	nng_aio *hb;
+	struct store *st;
+	nng_duration period;
+	_Atomic uint64_t sent;
+	_Atomic int closing;
+};
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+heartbeat(void *arg)
+{
+	struct fanout *f = arg;
+	char buf[64];
+	size_t n;
+
+	if (nng_aio_result(f->hb) != 0 || atomic_load(&f->closing))
+		return;
+	n = topic_heartbeat(buf, sizeof(buf), store_last_seq(f->st), now_ns());
+	if (n > 0)
+		nng_send(f->sock, buf, n, NNG_FLAG_NONBLOCK);
+	nng_sleep_aio(f->period, f->hb);
+}
+
+int
+fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
+    struct fanout **out, char **bound, char *err, size_t errlen)
+{
+	struct fanout *f;
+	int rv, port = 0;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return DOMINO_ENOMEM;
+	f->st = st;
+	f->period = heartbeat_ms > 0 ? (nng_duration)heartbeat_ms : 2000;
+	if ((rv = nng_pub0_open(&f->sock)) != 0)
+		goto fail;
+	nng_socket_set_int(f->sock, NNG_OPT_SENDBUF, SENDBUF);
+	if ((rv = nng_listener_create(&f->lst, f->sock, url)) != 0 ||
+	    (rv = nng_listener_start(f->lst, 0)) != 0)
+		goto fail;
+	*bound = NULL;
+	if (strncmp(url, "tcp://", 6) == 0 &&
+	    nng_listener_get_int(f->lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
+		const char *host = url + 6, *colon = strrchr(host, ':');
+		int hl = colon ? (int)(colon - host) : (int)strlen(host);
+		if (asprintf(bound, "tcp://%.*s:%d", hl, host, port) < 0)
+			*bound = NULL;
+	}
+	if (*bound == NULL)
+		*bound = strdup(url);
+	if ((rv = nng_aio_alloc(&f->hb, heartbeat, f)) != 0)
+		goto fail;
+	nng_sleep_aio(0, f->hb);
+	*out = f;
+	return DOMINO_OK;
+fail:
+	snprintf(err, errlen, "cannot listen for subscribers on %s: %s", url,
+	    nng_strerror(rv));
+	if (f->hb != NULL)
+		nng_aio_free(f->hb);
+	nng_close(f->sock);
+	free(f);
+	return DOMINO_ETRANSPORT;
+}
+
+void
+fanout_publish(struct fanout *f, const char *repo, size_t repo_len,
+    const char *ref, size_t ref_len, const void *ev, size_t len)
+{
+	size_t hl = topic_header_len(repo, repo_len, ref, ref_len);
+	nng_msg *m;
+
+	if (nng_msg_alloc(&m, hl + len) != 0) {
+		log_msg(LOG_WARN, "fanout: out of memory, event dropped live");
+		return;
+	}
+	topic_header_write(nng_msg_body(m), repo, repo_len, ref, ref_len);
+	memcpy((char *)nng_msg_body(m) + hl, ev, len);
+	if (nng_sendmsg(f->sock, m, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(m);
+	else
+		atomic_fetch_add(&f->sent, 1);
+}
+
+uint64_t
+fanout_sent(const struct fanout *f)
+{
+	return atomic_load(&((struct fanout *)f)->sent);
+}
+
+void
+fanout_close(struct fanout *f)
+{
+	if (f == NULL)
+		return;
+	atomic_store(&f->closing, 1);
+	nng_aio_stop(f->hb);
+	nng_aio_free(f->hb);
+	nng_close(f->sock);
+	free(f);
+}

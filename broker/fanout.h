@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live fan-out on an nng pub0 socket: each committed event is sent once as
+ * `repo NUL ref NUL event`, and a heartbeat carrying the last committed seq
+ * goes out every heartbeat period. Lossy by design (nng drops for slow
+ * subscribers); subscribers fill gaps from the log.
+ */
+#ifndef DOMINO_FANOUT_H
+#define DOMINO_FANOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fanout;
+struct store;
+
+/*
+ * Listen on url. The heartbeat reads the last seq from st. *bound gets the
+ * actual address (port 0 resolved), malloc'd. Returns DOMINO_OK or
+ * DOMINO_ETRANSPORT with a reason in err.
+ */
+int fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
+    struct fanout **out, char **bound, char *err, size_t errlen);
+
+/* Publish one committed event. Never blocks. */
+void fanout_publish(struct fanout *f, const char *repo, size_t repo_len,
+    const char *ref, size_t ref_len, const void *ev, size_t len);
+
+/* Messages sent so far (for stats). */
+uint64_t fanout_sent(const struct fanout *f);
+
+void fanout_close(struct fanout *f);
+
+#endif

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ingest; see ingest.h. The handler does not collect the body through nng
+ * (which answers 400 for an oversized body): it checks Content-Length first,
+ * answers 413 with "Connection: close" without reading, and otherwise reads
+ * the body itself with a deadline so a slow sender cannot pin memory.
+ * Nothing here blocks an nng thread: the answer is sent from the writer's
+ * done callback.
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "err.h"
+#include "forge/forge.h"
+#include "ingest.h"
+#include "log.h"
+#include "prepare.h"
+#include "writer.h"
+
+#define BODY_TIMEOUT_MS 30000
+
+struct ireq;
+
+struct ingest {
+	const struct config *cfg;
+	struct writer *w;
+	nng_http_server *srv;
+	nng_http_handler *h;
+	pthread_mutex_t mu; /* guards the list of requests in progress */
+	pthread_cond_t cv;
+	struct ireq *live;
+	int closing;
+	_Atomic uint64_t accepted, duplicates, refused;
+};
+
+struct ireq {
+	struct ireq *prev, *next;
+	struct ingest *in;
+	nng_aio *srv_aio; /* the server's callback aio, finished by us */
+	nng_aio *rd_aio;
+	nng_http_req *req;
+	nng_http_conn *conn;
+	const struct forge_ops *forge;
+	const struct source_config *src;
+	char *query;
+	uint8_t *body;
+	size_t len;
+	struct forge_out out;
+};
+
+/* nng 1.5 lacks reason phrases for some statuses we answer. */
+static const char *
+reason(uint16_t status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 503: return "Service Unavailable";
+	default: return NULL;
+	}
+}
+
+static void
+reply(nng_aio *aio, uint16_t status, const char *json, int close)
+{
+	nng_http_res *res;
+
+	if (nng_http_res_alloc(&res) != 0) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_http_res_set_status(res, status);
+	if (reason(status) != NULL)
+		nng_http_res_set_reason(res, reason(status));
+	nng_http_res_set_header(res, "Content-Type", "application/json");
+	if (close)
+		nng_http_res_set_header(res, "Connection", "close");
+	if (nng_http_res_copy_data(res, json, strlen(json)) != 0) {
+		nng_http_res_free(res);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static void
+reply_error(struct ingest *in, nng_aio *aio, uint16_t status,
+    const char *code, const char *msg, const char *source, const char *id,
+    int close)
+{
+	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+	char *s;
+
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "msg", msg);
+	s = cJSON_PrintUnformatted(root);
+	reply(aio, status, s ? s : "{\"error\":{\"code\":\"internal\"}}", close);
+	cJSON_free(s);
+	cJSON_Delete(root);
+	atomic_fetch_add(&in->refused, 1);
+	log_msg(LOG_WARN, "ingest: refused status=%u code=%s source=%s id=\"%.64s\" msg=\"%s\"",
+	    status, code, source ? source : "-", id ? id : "-", msg);
+}
+
+/* Track r unless the ingest is closing; returns 0 when tracked. */
+static int
+live_add(struct ireq *r)
+{
+	struct ingest *in = r->in;
+	int closing;
+
+	pthread_mutex_lock(&in->mu);
+	closing = in->closing;
+	if (!closing) {
+		r->next = in->live;
+		if (in->live != NULL)
+			in->live->prev = r;
+		in->live = r;
+	}
+	pthread_mutex_unlock(&in->mu);
+	return closing ? -1 : 0;
+}
+
+static void
+ireq_free(struct ireq *r)
+{
+	struct ingest *in = r->in;
+
+	pthread_mutex_lock(&in->mu);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else if (in->live == r)
+		in->live = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	pthread_cond_broadcast(&in->cv);
+	pthread_mutex_unlock(&in->mu);
+	/* Often called from rd_aio's own callback, where nng_aio_free would
+	 * wait for itself: reap frees it once the callback has returned. */
+	nng_aio_reap(r->rd_aio);
+	forge_out_clear(&r->out);
+	free(r->query);
+	free(r->body);
+	free(r);
+}
+
+static const char *
+req_header(void *ctx, const char *name)
+{
+	return nng_http_req_get_header(ctx, name);
+}
+
+static void
+events_done(struct writer_events *we, int status)
+{
+	struct ireq *r = we->arg;
+	struct ingest *in = r->in;
+	const char *source = r->forge->name;
+
+	if (status != DOMINO_OK) {
+		reply_error(in, r->srv_aio, 503,
+		    status == DOMINO_EUNAVAIL ? "unavailable" : "store",
+		    "the event could not be stored; it was not accepted, retry later",
+		    source, we->ev[0].id, 0);
+	} else {
+		cJSON *root = cJSON_CreateObject();
+		int all_dup = 1;
+		char *s;
+
+		for (size_t i = 0; i < we->n; i++)
+			all_dup &= we->ev[i].dup;
+		cJSON_AddNumberToObject(root, "seq", (double)we->ev[0].seq);
+		cJSON_AddStringToObject(root, "id", we->ev[0].id);
+		if (all_dup)
+			cJSON_AddBoolToObject(root, "duplicate", 1);
+		if (we->n > 1) {
+			cJSON *arr = cJSON_AddArrayToObject(root, "events");
+			for (size_t i = 0; i < we->n; i++) {
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddNumberToObject(o, "seq", (double)we->ev[i].seq);
+				cJSON_AddStringToObject(o, "id", we->ev[i].id);
+				cJSON_AddItemToArray(arr, o);
+			}
+		}
+		s = cJSON_PrintUnformatted(root);
+		reply(r->srv_aio, all_dup ? 200 : 202, s ? s : "{}", 0);
+		cJSON_free(s);
+		cJSON_Delete(root);
+		atomic_fetch_add(all_dup ? &in->duplicates : &in->accepted, 1);
+		for (size_t i = 0; i < we->n; i++)
+			log_msg(LOG_INFO, "ingest: %s seq=%llu source=%s type=%s repo=%s id=\"%.64s\"",
+			    we->ev[i].dup ? "duplicate" : "stored",
+			    (unsigned long long)we->ev[i].seq, source,
+			    r->out.ev[i].type, we->ev[i].repo, we->ev[i].id);
+	}
+	prepare_free(we);
+	ireq_free(r);
+}
+
+/* Verify, normalize, encode and queue. Answers on every failure path. */
+static void
+process(struct ireq *r)
+{
+	struct ingest *in = r->in;
+	struct forge_req fr = {
+		.method = nng_http_req_get_method(r->req),
+		.query = r->query,
+		.content_type = nng_http_req_get_header(r->req, "Content-Type"),
+		.body = r->body,
+		.len = r->len,
+		.header = req_header,
+		.ctx = r->req,
+	};
+	struct forge_cred cred = {r->src->secret, r->src->token};
+	struct forge_err fe = {0};
+	struct writer_events *we = NULL;
+	char msg[256];
+	int rv;
+
+	if (r->forge->verify(&fr, &cred, &fe) != 0 ||
+	    r->forge->normalize(&fr, &r->out, &fe) != 0) {
+		reply_error(in, r->srv_aio, (uint16_t)fe.status, fe.code, fe.msg,
+		    r->forge->name, r->out.n ? r->out.ev[0].id : NULL, 0);
+		goto fail;
+	}
+	if (r->out.n == 0) {
+		reply_error(in, r->srv_aio, 422, "no_event",
+		    "the request carries no event", r->forge->name, NULL, 0);
+		goto fail;
+	}
+	rv = prepare_events(r->out.ev, r->out.n, r->forge->name,
+	    in->cfg->store_payload ? r->body : NULL, r->len, &we, msg,
+	    sizeof(msg));
+	if (rv != DOMINO_OK) {
+		reply_error(in, r->srv_aio, rv == DOMINO_EINVAL ? 400 : 503,
+		    rv == DOMINO_EINVAL ? "bad_id" : "no_memory", msg,
+		    r->forge->name, NULL, 0);
+		goto fail;
+	}
+	we->done = events_done;
+	we->arg = r;
+	if (writer_submit_events(in->w, we) != DOMINO_OK) {
+		reply_error(in, r->srv_aio, 503, "unavailable",
+		    "the broker is busy or shutting down; retry later",
+		    r->forge->name, r->out.ev[0].id, 0);
+		prepare_free(we);
+		goto fail;
+	}
+	return;
+fail:
+	ireq_free(r);
+}
+
+static void
+read_done(void *arg)
+{
+	struct ireq *r = arg;
+	int rv = nng_aio_result(r->rd_aio);
+
+	if (rv != 0) {
+		log_msg(LOG_WARN, "ingest: body not received source=%s err=\"%s\"",
+		    r->forge->name, nng_strerror(rv));
+		atomic_fetch_add(&r->in->refused, 1);
+		nng_aio_finish(r->srv_aio, rv); /* hard close */
+		ireq_free(r);
+		return;
+	}
+	process(r);
+}
+
+static void
+handle(nng_aio *aio)
+{
+	struct ingest *in = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
+	nng_http_req *req = nng_aio_get_input(aio, 0);
+	const char *uri = nng_http_req_get_uri(req), *name, *q, *cl;
+	char forge_name[32];
+	const struct forge_ops *forge = NULL;
+	const struct source_config *src = NULL;
+	unsigned long long len = 0;
+	struct ireq *r;
+	size_t nl;
+
+	name = uri + strlen("/hooks");
+	if (*name == '/')
+		name++;
+	nl = strcspn(name, "/?");
+	q = strchr(name, '?');
+	if (nl < sizeof(forge_name) && name[nl] != '/') {
+		memcpy(forge_name, name, nl);
+		forge_name[nl] = '\0';
+		forge = forge_find(forge_name);
+	}
+	for (int i = 0; forge != NULL && i < SRC_COUNT; i++)
+		if (strcmp(config_source_name(i), forge->name) == 0 &&
+		    in->cfg->sources[i].enabled)
+			src = &in->cfg->sources[i];
+	if (src == NULL) {
+		reply_error(in, aio, 404, "unknown_source",
+		    "no such source; use /hooks/<github|gitlab|gitea|bitbucket|gerrit|generic> "
+		    "and enable it in the config", NULL, NULL, 1);
+		return;
+	}
+	if (strcmp(nng_http_req_get_method(req), "POST") != 0) {
+		reply_error(in, aio, 405, "method_not_allowed",
+		    "webhooks are delivered with POST", forge->name, NULL, 1);
+		return;
+	}
+	if (nng_http_req_get_header(req, "Transfer-Encoding") != NULL) {
+		reply_error(in, aio, 411, "length_required",
+		    "send the body with a Content-Length header (chunked bodies are not accepted)",
+		    forge->name, NULL, 1);
+		return;
+	}
+	if ((cl = nng_http_req_get_header(req, "Content-Length")) != NULL) {
+		char *end;
+		len = strtoull(cl, &end, 10);
+		if (end == cl || *end != '\0') {
+			reply_error(in, aio, 400, "bad_length",
+			    "Content-Length is not a number", forge->name, NULL, 1);
+			return;
+		}
+	}
+	if (len > in->cfg->limits.max_body) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "the body is %llu bytes; the limit is %llu (limits.max_body)",
+		    len, (unsigned long long)in->cfg->limits.max_body);
+		reply_error(in, aio, 413, "too_large", msg, forge->name, NULL, 1);
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	r->in = in;
+	r->srv_aio = aio;
+	r->req = req;
+	r->conn = nng_aio_get_input(aio, 2);
+	r->forge = forge;
+	r->src = src;
+	r->len = (size_t)len;
+	if ((q != NULL && (r->query = strdup(q + 1)) == NULL) ||
+	    (r->body = malloc(r->len + 1)) == NULL ||
+	    nng_aio_alloc(&r->rd_aio, read_done, r) != 0) {
+		free(r->query);
+		free(r->body);
+		free(r);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	r->body[r->len] = '\0';
+	if (live_add(r) != 0) {
+		nng_aio_free(r->rd_aio);
+		free(r->query);
+		free(r->body);
+		free(r);
+		reply_error(in, aio, 503, "unavailable", "the broker is shutting down",
+		    forge->name, NULL, 1);
+		return;
+	}
+	if (r->len == 0) {
+		process(r);
+		return;
+	}
+	{
+		nng_iov iov = {.iov_buf = r->body, .iov_len = r->len};
+		nng_aio_set_iov(r->rd_aio, 1, &iov);
+		nng_aio_set_timeout(r->rd_aio, BODY_TIMEOUT_MS);
+		nng_http_conn_read_all(r->conn, r->rd_aio);
+	}
+}
+
+int
+ingest_open(const struct config *cfg, struct writer *w, struct ingest **out,
+    char **bound, char *err, size_t errlen)
+{
+	struct ingest *in;
+	nng_url *url = NULL;
+	nng_sockaddr sa;
+	int rv;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return DOMINO_ENOMEM;
+	in->cfg = cfg;
+	in->w = w;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->cv, NULL);
+	if ((rv = nng_url_parse(&url, cfg->listen.http)) != 0 ||
+	    (rv = nng_http_server_hold(&in->srv, url)) != 0)
+		goto fail;
+	if ((rv = nng_http_handler_alloc(&in->h, "/hooks", handle)) != 0)
+		goto fail;
+	nng_http_handler_set_method(in->h, NULL);
+	nng_http_handler_set_tree(in->h);
+	nng_http_handler_collect_body(in->h, false, 0);
+	nng_http_handler_set_data(in->h, in, NULL);
+	if ((rv = nng_http_server_add_handler(in->srv, in->h)) != 0) {
+		nng_http_handler_free(in->h);
+		goto fail;
+	}
+	if ((rv = nng_http_server_start(in->srv)) != 0)
+		goto fail;
+	*bound = NULL;
+	if (nng_http_server_get_addr(in->srv, &sa) == 0 &&
+	    sa.s_family == NNG_AF_INET) {
+		uint16_t port = ntohs(sa.s_in.sa_port);
+		if (asprintf(bound, "%s://%s:%u", url->u_scheme, url->u_hostname,
+		    port) < 0)
+			*bound = NULL;
+	}
+	if (*bound == NULL)
+		*bound = strdup(cfg->listen.http);
+	nng_url_free(url);
+	*out = in;
+	return DOMINO_OK;
+fail:
+	snprintf(err, errlen, "cannot serve webhooks on %s: %s",
+	    cfg->listen.http, nng_strerror(rv));
+	if (in->srv != NULL)
+		nng_http_server_release(in->srv);
+	if (url != NULL)
+		nng_url_free(url);
+	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->cv);
+	free(in);
+	return DOMINO_ETRANSPORT;
+}
+
+void
+ingest_get_stats(struct ingest *in, struct ingest_stats *out)
+{
+	out->accepted = atomic_load(&in->accepted);
+	out->duplicates = atomic_load(&in->duplicates);
+	out->refused = atomic_load(&in->refused);
+}
+
+void
+ingest_quiesce(struct ingest *in, int timeout_ms)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&in->mu);
+	in->closing = 1;
+	for (struct ireq *r = in->live; r != NULL; r = r->next)
+		nng_aio_cancel(r->rd_aio);
+	while (in->live != NULL)
+		if (pthread_cond_timedwait(&in->cv, &in->mu, &dl) != 0)
+			break;
+	pthread_mutex_unlock(&in->mu);
+}
+
+void
+ingest_close(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	nng_http_server_stop(in->srv);
+	nng_http_server_release(in->srv);
+	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->cv);
+	free(in);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Webhook ingest on nng's HTTP server: POST /hooks/<source>. Reads the body
+ * up to limits.max_body (413 before reading more), lets the source's forge
+ * verify and normalize it, encodes each event once, queues them on the
+ * writer, and answers 202 {"seq", "id"} only after the commit (200 with the
+ * first seq for a redelivered id). Every refusal is a JSON body
+ * {"error": {"code", "msg"}} and is logged once with the delivery id.
+ */
+#ifndef DOMINO_INGEST_H
+#define DOMINO_INGEST_H
+
+#include <stdint.h>
+
+struct config;
+struct writer;
+struct ingest;
+
+struct ingest_stats {
+	uint64_t accepted, duplicates, refused;
+};
+
+/*
+ * Listen on cfg->listen.http. cfg must outlive the ingest. *bound gets the
+ * actual URL (malloc'd). DOMINO_OK or DOMINO_ETRANSPORT with err filled.
+ */
+int ingest_open(const struct config *cfg, struct writer *w,
+    struct ingest **out, char **bound, char *err, size_t errlen);
+
+void ingest_get_stats(struct ingest *in, struct ingest_stats *out);
+
+/*
+ * Stop taking requests (new ones get 503), cancel body reads, and wait up
+ * to timeout_ms for requests queued on the writer to be answered. The
+ * writer must still run.
+ */
+void ingest_quiesce(struct ingest *in, int timeout_ms);
+
+/* Stop the HTTP server and free. After ingest_quiesce and writer_stop. */
+void ingest_close(struct ingest *in);
+
+#endif

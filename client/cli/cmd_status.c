@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `domino status`: the broker's stats as a small table for a person, or as
+ * one JSON object with --json.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fmt.h"
+
+static void
+row(const char *k, const char *v)
+{
+	printf("%-10s %s\n", k, v != NULL && *v != '\0' ? v : "-");
+}
+
+static void
+print_table(const struct domino_stats *st)
+{
+	char buf[128];
+
+	row("version", st->version);
+	snprintf(buf, sizeof(buf), "%" PRIu64, st->seq);
+	row("seq", buf);
+	if (st->events == 0)
+		snprintf(buf, sizeof(buf), "0 (log empty)");
+	else
+		snprintf(buf, sizeof(buf), "%" PRIu64 " (seq %" PRIu64
+		    "..%" PRIu64 ")", st->events, st->first_seq, st->seq);
+	row("events", buf);
+	row("uptime", domino_fmt_duration(st->uptime_ms, buf, sizeof(buf)));
+	row("http", st->listen_http);
+	row("pub", st->listen_pub);
+	row("control", st->listen_control);
+	row("admin", st->listen_admin);
+	printf("%-10s ", "sources");
+	for (size_t i = 0; i < st->n_sources; i++)
+		printf("%s%s", i ? ", " : "", st->sources[i]);
+	printf("%s\n", st->n_sources ? "" : "-");
+}
+
+static int
+run(struct cli *c, int argc, char **argv)
+{
+	struct domino_stats st = {0};
+	domino *d = NULL;
+	char *json = NULL;
+	int rv;
+
+	if (argc > 1)
+		return cli_usage(&cmd_status, "unexpected argument '%s'",
+		    argv[1]);
+	rv = cli_open(c, &d);
+	if (rv != 0)
+		goto out;
+	rv = domino_stats(d, &st);
+	if (rv != DOMINO_OK) {
+		rv = cli_fail(c, rv);
+		goto out;
+	}
+	if (c->json) {
+		if (domino_fmt_stats_json(&st, &json) != DOMINO_OK) {
+			fputs("domino: out of memory\n", stderr);
+			rv = 1;
+			goto out;
+		}
+		rv = cli_println(json) == 0 ? 0 : 1;
+	} else {
+		print_table(&st);
+		rv = fflush(stdout) == 0 ? 0 : 1;
+	}
+out:
+	free(json);
+	domino_stats_clear(&st);
+	domino_close(d);
+	return rv;
+}
+
+const struct cli_cmd cmd_status = {
+	.name = "status",
+	.run = run,
+	.synopsis = "status [--json]",
+	.summary = "show the broker's version, log size, uptime and addresses",
+	.help = "",
+};

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `domino tail`: print live events as they are published, one line each
+ * (or one JSON object per line), optionally replaying the log from a seq
+ * first. Waits for the fan-out link to be proven up, stops after --count
+ * events or on SIGINT/SIGTERM, and exits 0 then.
+ */
+#include <errno.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fmt.h"
+
+#define READY_TIMEOUT_MS 10000
+#define READY_SLICE_MS 200
+
+struct tail {
+	int json, payload;
+	uint64_t count;            /* 0: no limit */
+	atomic_uint_least64_t seen;
+	atomic_int failed;         /* stdout is gone */
+	sem_t done;
+};
+
+/* The handler only posts: sem_post is async-signal-safe. */
+static sem_t *signal_sem;
+static volatile sig_atomic_t signalled;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	signalled = 1;
+	if (signal_sem != NULL)
+		sem_post(signal_sem);
+}
+
+static int
+print_event(struct tail *t, const struct domino_event *ev)
+{
+	char *line = NULL;
+	int rv;
+
+	if (t->json)
+		rv = domino_fmt_event_json(ev, t->payload, &line);
+	else
+		rv = domino_fmt_event_line(ev, &line);
+	if (rv != DOMINO_OK)
+		return -1;
+	rv = cli_println(line);
+	free(line);
+	return rv;
+}
+
+static int
+on_event(void *arg, const struct domino_event *ev)
+{
+	struct tail *t = arg;
+	uint64_t n;
+
+	if (t->count != 0 && atomic_load(&t->seen) >= t->count)
+		return 1;
+	if (print_event(t, ev) != 0) {
+		atomic_store(&t->failed, 1);
+		sem_post(&t->done);
+		return 1;
+	}
+	n = atomic_fetch_add(&t->seen, 1) + 1;
+	if (t->count != 0 && n >= t->count) {
+		sem_post(&t->done);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+run(struct cli *c, int argc, char **argv)
+{
+	struct tail t = {0};
+	struct domino_sub_opts so = {0};
+	struct sigaction sa = {0};
+	domino *d = NULL;
+	domino_sub *s = NULL;
+	const char *filter = NULL, *v;
+	int rv, sem_ok = 0, literal = 0;
+
+	t.json = c->json;
+	for (int i = 1; i < argc;) {
+		int r;
+
+		if (!literal && strcmp(argv[i], "--") == 0) {
+			literal = 1;
+			i++;
+			continue;
+		}
+		if (!literal && cli_opt_flag(argv, i, "--payload")) {
+			t.payload = 1;
+			i++;
+			continue;
+		}
+		r = literal ? 0 : cli_opt_val(argc, argv, &i, "--count", &v);
+		if (r < 0)
+			return cli_usage(&cmd_tail, "--count needs a number");
+		if (r > 0) {
+			if (domino_fmt_parse_u64(v, &t.count) != DOMINO_OK ||
+			    t.count == 0)
+				return cli_usage(&cmd_tail,
+				    "--count wants a positive number, not '%s'",
+				    v);
+			continue;
+		}
+		r = literal ? 0 : cli_opt_val(argc, argv, &i, "--from", &v);
+		if (r < 0)
+			return cli_usage(&cmd_tail, "--from needs a seq");
+		if (r > 0) {
+			if (domino_fmt_parse_u64(v, &so.from) != DOMINO_OK ||
+			    so.from == 0)
+				return cli_usage(&cmd_tail,
+				    "--from wants a seq (1 or more), not '%s'",
+				    v);
+			continue;
+		}
+		if (!literal && argv[i][0] == '-' && argv[i][1] != '\0')
+			return cli_usage(&cmd_tail, "unknown option '%s'",
+			    argv[i]);
+		if (filter != NULL)
+			return cli_usage(&cmd_tail, "one FILTER at most");
+		filter = argv[i++];
+	}
+
+	if (sem_init(&t.done, 0, 0) != 0) {
+		fprintf(stderr, "domino: sem_init: %s\n", strerror(errno));
+		return 1;
+	}
+	sem_ok = 1;
+	signal_sem = &t.done;
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	rv = cli_open(c, &d);
+	if (rv != 0)
+		goto out;
+	so.filter = filter;
+	so.with_payload = t.payload;
+	so.on_event = on_event;
+	so.arg = &t;
+	rv = domino_subscribe(d, &so, &s);
+	if (rv != DOMINO_OK) {
+		rv = cli_fail(c, rv);
+		goto out;
+	}
+	/* In slices, so that Ctrl-C is not held up by a silent broker. */
+	for (int waited = 0; !signalled; waited += READY_SLICE_MS) {
+		rv = domino_sub_wait_ready(s, READY_SLICE_MS);
+		if (rv != DOMINO_ETIMEDOUT || waited >= READY_TIMEOUT_MS)
+			break;
+	}
+	if (rv != DOMINO_OK && !signalled) {
+		rv = cli_fail(c, rv);
+		goto out;
+	}
+	if (!t.json && isatty(STDOUT_FILENO) && !signalled) {
+		char *hdr = NULL;
+		if (domino_fmt_event_line(NULL, &hdr) == DOMINO_OK)
+			cli_println(hdr);
+		free(hdr);
+	}
+	while (!signalled && sem_wait(&t.done) != 0 && errno == EINTR)
+		;
+	rv = atomic_load(&t.failed) ? 1 : 0;
+out:
+	domino_unsubscribe(s);
+	domino_close(d);
+	signal_sem = NULL;
+	if (sem_ok)
+		sem_destroy(&t.done);
+	return rv;
+}
+
+const struct cli_cmd cmd_tail = {
+	.name = "tail",
+	.run = run,
+	.synopsis = "tail [FILTER] [--from SEQ] [--count N] [--payload] "
+	    "[--json]",
+	.summary = "print live events as they are published",
+	.help =
+	    "FILTER is REPO[@REF] with globs, e.g. github.com/org/core@refs/heads/main,\n"
+	    "'github.com/org/*@refs/tags/*', or github.com/org/ for a whole org.\n"
+	    "\n"
+	    "options:\n"
+	    "  --from SEQ      first replay the log from SEQ, then go on live\n"
+	    "  --count N       exit after N events\n"
+	    "  --payload       with --json: include the raw webhook payload\n"
+	    "\n"
+	    "One line per event: seq, time, source, type, repo, ref,\n"
+	    "before..after (7-character ids) and actor; '-' marks an absent\n"
+	    "field. --json prints one JSON object per line. Stops cleanly on\n"
+	    "SIGINT/SIGTERM.\n",
+};

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control transport of libdomino: one request and its reply on a fresh
+ * nng context, so several threads can share one req0 socket (each context
+ * keeps its own request id and timer). It also owns the error text behind
+ * domino_errmsg() and the logger plumbing. It does not know any operation;
+ * domino.c builds the requests and reads the results.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "err.h"
+#include "msg.h"
+
+#define ERRMSG_MAX 512
+#define LOGLINE_MAX 1024
+
+static _Thread_local char errmsg[ERRMSG_MAX];
+
+void
+conn_logf(const domino *d, int level, const char *fmt, ...)
+{
+	char line[LOGLINE_MAX];
+	va_list ap;
+
+	if (d == NULL || d->log == NULL || level > d->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	d->log(d->log_arg, level, line);
+}
+
+int
+conn_err(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void
+conn_err_clear(void)
+{
+	errmsg[0] = '\0';
+}
+
+int
+conn_err_default(int err)
+{
+	if (err != DOMINO_OK && errmsg[0] == '\0')
+		snprintf(errmsg, sizeof(errmsg), "%s", domino_strerror(err));
+	return err;
+}
+
+const char *
+conn_errmsg(void)
+{
+	return errmsg;
+}
+
+int
+conn_nng_err(int nrv, const char *what)
+{
+	int err;
+
+	switch (nrv) {
+	case 0:
+		return DOMINO_OK;
+	case NNG_ENOMEM:
+		err = DOMINO_ENOMEM;
+		break;
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+	case NNG_ENOTSUP:
+		err = DOMINO_EINVAL;
+		break;
+	case NNG_ETIMEDOUT:
+		err = DOMINO_ETIMEDOUT;
+		break;
+	case NNG_ECLOSED:
+		err = DOMINO_ECLOSED;
+		break;
+	case NNG_EMSGSIZE:
+		err = DOMINO_ETOOBIG;
+		break;
+	default:
+		err = DOMINO_ETRANSPORT;
+		break;
+	}
+	return conn_err(err, "%s: %s", what, nng_strerror(nrv));
+}
+
+void
+conn_req_begin(const domino *d, msgpack_packer *pk, const char *op,
+    size_t nargs)
+{
+	msgpack_pack_map(pk, nargs + 1 + (d->token != NULL));
+	msg_pack_kstr(pk, "op", op);
+	if (d->token != NULL)
+		msg_pack_kstr(pk, "token", d->token);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Remaining time of a call that started at t0; NNG_DURATION_INFINITE
+ * without a timeout. Never 0, which nng would take as "do not wait". */
+static nng_duration
+remaining(const domino *d, int64_t t0)
+{
+	int64_t left;
+
+	if (d->timeout_ms < 0)
+		return NNG_DURATION_INFINITE;
+	left = d->timeout_ms - (now_ms() - t0);
+	return left > 0 ? (nng_duration)left : 1;
+}
+
+int
+conn_roundtrip(domino *d, const void *req, size_t len, nng_msg **reply)
+{
+	nng_ctx ctx;
+	nng_aio *aio = NULL;
+	nng_msg *m = NULL;
+	int64_t t0 = now_ms();
+	int ctx_open = 0, nrv, rv;
+
+	*reply = NULL;
+	nrv = nng_ctx_open(&ctx, d->sock);
+	if (nrv != 0) {
+		rv = conn_nng_err(nrv, "control");
+		goto out;
+	}
+	ctx_open = 1;
+	nrv = nng_aio_alloc(&aio, NULL, NULL);
+	if (nrv == 0)
+		nrv = nng_msg_alloc(&m, len);
+	if (nrv != 0) {
+		rv = conn_nng_err(nrv, "control");
+		goto out;
+	}
+	memcpy(nng_msg_body(m), req, len);
+
+	nng_aio_set_msg(aio, m);
+	nng_aio_set_timeout(aio, remaining(d, t0));
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	nrv = nng_aio_result(aio);
+	if (nrv != 0) {
+		/* The message stays ours when the send failed. */
+		rv = conn_nng_err(nrv, d->control);
+		goto out;
+	}
+	m = NULL;
+
+	nng_aio_set_timeout(aio, remaining(d, t0));
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	nrv = nng_aio_result(aio);
+	if (nrv == NNG_ETIMEDOUT) {
+		rv = conn_err(DOMINO_ETIMEDOUT,
+		    "no reply from the broker at %s within %d ms", d->control,
+		    d->timeout_ms);
+		goto out;
+	}
+	if (nrv != 0) {
+		rv = conn_nng_err(nrv, d->control);
+		goto out;
+	}
+	*reply = nng_aio_get_msg(aio);
+	rv = DOMINO_OK;
+out:
+	if (m != NULL)
+		nng_msg_free(m);
+	if (aio != NULL)
+		nng_aio_free(aio);
+	if (ctx_open)
+		nng_ctx_close(ctx);
+	return rv;
+}
+
+/* Turn {ok: false, err: {code, msg}} into a status and error text. */
+static int
+error_reply(const msgpack_object *root)
+{
+	const msgpack_object *e = msg_get(root, "err");
+	const char *code = NULL, *text = NULL;
+	size_t ncode = 0, ntext = 0;
+	char cbuf[64];
+	int err;
+
+	if (e == NULL || e->type != MSGPACK_OBJECT_MAP)
+		return conn_err(DOMINO_EREMOTE,
+		    "the broker answered with an error but did not say which");
+	if (msg_str(e, "code", &code, &ncode) != DOMINO_OK)
+		code = NULL;
+	if (msg_str(e, "msg", &text, &ntext) != DOMINO_OK)
+		text = NULL;
+	if (code != NULL && ncode < sizeof(cbuf)) {
+		memcpy(cbuf, code, ncode);
+		cbuf[ncode] = '\0';
+		err = domino_err_from_code(cbuf);
+	} else {
+		err = DOMINO_EREMOTE;
+	}
+	if (text != NULL && ntext > 0)
+		return conn_err(err, "%.*s", (int)(ntext > 480 ? 480 : ntext),
+		    text);
+	return conn_err(err, "%s", domino_strerror(err));
+}
+
+int
+conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r)
+{
+	int rv, ok = 0;
+
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->u);
+	rv = conn_roundtrip(d, req->data, req->size, &r->msg);
+	if (rv != DOMINO_OK)
+		goto out;
+	rv = msg_unpack(nng_msg_body(r->msg), nng_msg_len(r->msg), &r->u);
+	if (rv != DOMINO_OK) {
+		rv = conn_err(DOMINO_EPROTO,
+		    "malformed reply from the broker (%s)", domino_strerror(rv));
+		goto out;
+	}
+	r->root = &r->u.data;
+	if (msg_bool(r->root, "ok", &ok) != DOMINO_OK) {
+		rv = conn_err(DOMINO_EPROTO, "reply from the broker lacks 'ok'");
+		goto out;
+	}
+	if (!ok)
+		rv = error_reply(r->root);
+out:
+	if (rv != DOMINO_OK)
+		conn_reply_free(r);
+	return rv;
+}
+
+void
+conn_reply_free(struct conn_reply *r)
+{
+	msgpack_unpacked_destroy(&r->u);
+	if (r->msg != NULL)
+		nng_msg_free(r->msg);
+	r->msg = NULL;
+	r->root = NULL;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal to libdomino: the handle struct, the control transport (one
+ * request/reply on its own nng context) and the two side channels every
+ * module needs, the logger and the thread-local error text. Not installed;
+ * the public API is domino.h.
+ */
+#ifndef DOMINO_CONN_H
+#define DOMINO_CONN_H
+
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "domino.h"
+
+/* Largest reply accepted: a control message plus framing slack. */
+#define CONN_RECV_MAX (32u * 1024 * 1024 + 64 * 1024)
+
+struct domino_sub;
+
+struct domino {
+	nng_socket sock;     /* req0, dialled to control */
+	char *control;
+	char *token;         /* NULL: requests carry none */
+	int timeout_ms;      /* < 0: forever */
+	domino_log_fn log;
+	void *log_arg;
+	int log_level;
+
+	pthread_mutex_t mu;  /* guards pub and subs */
+	char *pub;           /* fan-out address, learnt lazily */
+	struct domino_sub *subs; /* open subscriptions (sub.c) */
+};
+
+/* A decoded control reply; root is the {ok: true, ...} map. */
+struct conn_reply {
+	nng_msg *msg;        /* owns the bytes root points into */
+	msgpack_unpacked u;
+	const msgpack_object *root;
+};
+
+/* Log a line through the handle's logger when level passes its filter. */
+void conn_logf(const domino *d, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Set the calling thread's error text and return err. */
+int conn_err(int err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Empty the calling thread's error text (start of every public call). */
+void conn_err_clear(void);
+
+/* Fill in domino_strerror(err) when err is set and no text was given. */
+int conn_err_default(int err);
+
+/* The thread's error text (domino_errmsg). */
+const char *conn_errmsg(void);
+
+/* Map an nng error to enum domino_err, setting the error text to
+ * "WHAT: nng's text". */
+int conn_nng_err(int nrv, const char *what);
+
+/*
+ * Start a request map in pk: the map header for nargs further pairs plus
+ * op and (when the handle has one) token, then op and token themselves.
+ */
+void conn_req_begin(const domino *d, msgpack_packer *pk, const char *op,
+    size_t nargs);
+
+/* Send len bytes, wait for the reply (within the handle's timeout). On
+ * success *reply owns the reply message. */
+int conn_roundtrip(domino *d, const void *req, size_t len, nng_msg **reply);
+
+/*
+ * conn_roundtrip() plus decoding: the reply is pre-checked and unpacked;
+ * {ok: false, err} becomes domino_err_from_code(code) with err.msg as the
+ * error text. On success r holds the reply (conn_reply_free); on failure
+ * r needs no freeing.
+ */
+int conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r);
+
+void conn_reply_free(struct conn_reply *r);
+
+#endif

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The libdomino handle and its control operations: open/close, the raw
+ * call, and `stats`, `log` and `secret` (proto/README.md). Requests are
+ * built and replies read here; the transport is conn.c, live subscriptions
+ * are sub.c. Nothing here prints or keeps global state.
+ */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "domino.h"
+#include "err.h"
+#include "event.h"
+#include "msg.h"
+#include "sub.h"
+
+#define LOG_BATCH_DEFAULT 100
+
+static void
+handle_free(domino *d)
+{
+	free(d->control);
+	if (d->token != NULL) {
+		/* A token is a credential: do not leave it in freed memory. */
+		volatile char *p = d->token;
+		while (*p != '\0')
+			*p++ = '\0';
+		free(d->token);
+	}
+	free(d->pub);
+	pthread_mutex_destroy(&d->mu);
+	free(d);
+}
+
+int
+domino_open(domino **out, const struct domino_opts *opts)
+{
+	static const struct domino_opts none = {0};
+	domino *d = NULL;
+	int sock_open = 0, nrv, rv;
+
+	conn_err_clear();
+	if (out == NULL)
+		return conn_err(DOMINO_EINVAL, "domino_open: out is NULL");
+	*out = NULL;
+	if (opts == NULL)
+		opts = &none;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return conn_err(DOMINO_ENOMEM, "out of memory");
+	pthread_mutex_init(&d->mu, NULL);
+	d->control = strdup(opts->control ? opts->control
+	    : DOMINO_CONTROL_DEFAULT);
+	d->token = opts->token ? strdup(opts->token) : NULL;
+	d->pub = opts->pub ? strdup(opts->pub) : NULL;
+	if (d->control == NULL || (opts->token && d->token == NULL) ||
+	    (opts->pub && d->pub == NULL)) {
+		rv = conn_err(DOMINO_ENOMEM, "out of memory");
+		goto out;
+	}
+	d->timeout_ms = opts->timeout_ms ? opts->timeout_ms
+	    : DOMINO_TIMEOUT_DEFAULT;
+	d->log = opts->log;
+	d->log_arg = opts->log_arg;
+	d->log_level = opts->log_level ? opts->log_level : DOMINO_LOG_INFO;
+
+	nrv = nng_req0_open(&d->sock);
+	if (nrv != 0) {
+		rv = conn_nng_err(nrv, "cannot open a req0 socket");
+		goto out;
+	}
+	sock_open = 1;
+	nrv = nng_socket_set_size(d->sock, NNG_OPT_RECVMAXSZ, CONN_RECV_MAX);
+	if (nrv == 0)
+		nrv = nng_socket_set_ms(d->sock, NNG_OPT_RECONNMINT, 100);
+	if (nrv == 0)
+		nrv = nng_socket_set_ms(d->sock, NNG_OPT_RECONNMAXT, 2000);
+	if (nrv != 0) {
+		rv = conn_nng_err(nrv, "cannot set socket options");
+		goto out;
+	}
+	nrv = nng_dial(d->sock, d->control, NULL, 0);
+	if (nrv != 0) {
+		char what[300];
+		snprintf(what, sizeof(what), "cannot connect to %.256s",
+		    d->control);
+		rv = conn_nng_err(nrv, what);
+		goto out;
+	}
+	conn_logf(d, DOMINO_LOG_DEBUG, "control connected url=%s", d->control);
+	*out = d;
+	d = NULL;
+	rv = DOMINO_OK;
+out:
+	if (d != NULL) {
+		if (sock_open)
+			nng_close(d->sock);
+		handle_free(d);
+	}
+	return rv;
+}
+
+void
+domino_close(domino *d)
+{
+	if (d == NULL)
+		return;
+	sub_close_all(d);
+	nng_close(d->sock);
+	handle_free(d);
+}
+
+const char *
+domino_errmsg(void)
+{
+	return conn_errmsg();
+}
+
+int
+domino_call(domino *d, const void *req, size_t len, void **reply,
+    size_t *rlen)
+{
+	nng_msg *m = NULL;
+	void *copy;
+	int rv;
+
+	conn_err_clear();
+	if (reply != NULL)
+		*reply = NULL;
+	if (rlen != NULL)
+		*rlen = 0;
+	if (d == NULL || req == NULL || len == 0 || reply == NULL ||
+	    rlen == NULL)
+		return conn_err(DOMINO_EINVAL, "domino_call: invalid argument");
+	rv = conn_roundtrip(d, req, len, &m);
+	if (rv != DOMINO_OK)
+		return conn_err_default(rv);
+	copy = malloc(nng_msg_len(m) ? nng_msg_len(m) : 1);
+	if (copy == NULL) {
+		nng_msg_free(m);
+		return conn_err(DOMINO_ENOMEM, "out of memory");
+	}
+	memcpy(copy, nng_msg_body(m), nng_msg_len(m));
+	*reply = copy;
+	*rlen = nng_msg_len(m);
+	nng_msg_free(m);
+	return DOMINO_OK;
+}
+
+/* msg_strdup() that treats an absent key as NULL. */
+static int
+opt_strdup(const msgpack_object *map, const char *key, char **out)
+{
+	int rv = msg_strdup(map, key, out);
+
+	if (rv == DOMINO_ENOTFOUND) {
+		*out = NULL;
+		return DOMINO_OK;
+	}
+	return rv;
+}
+
+/* msg_u64() that treats an absent key as 0. */
+static int
+opt_u64(const msgpack_object *map, const char *key, uint64_t *v)
+{
+	int rv = msg_u64(map, key, v);
+
+	if (rv == DOMINO_ENOTFOUND) {
+		*v = 0;
+		return DOMINO_OK;
+	}
+	return rv;
+}
+
+static int
+read_sources(const msgpack_object *root, struct domino_stats *st)
+{
+	const msgpack_object *a = msg_get(root, "sources");
+
+	if (a == NULL || a->type == MSGPACK_OBJECT_NIL)
+		return DOMINO_OK;
+	if (a->type != MSGPACK_OBJECT_ARRAY)
+		return DOMINO_EPROTO;
+	if (a->via.array.size == 0)
+		return DOMINO_OK;
+	st->sources = calloc(a->via.array.size, sizeof(*st->sources));
+	if (st->sources == NULL)
+		return DOMINO_ENOMEM;
+	for (uint32_t i = 0; i < a->via.array.size; i++) {
+		const msgpack_object *v = &a->via.array.ptr[i];
+		if (v->type != MSGPACK_OBJECT_STR)
+			return DOMINO_EPROTO;
+		st->sources[i] = strndup(v->via.str.ptr, v->via.str.size);
+		if (st->sources[i] == NULL)
+			return DOMINO_ENOMEM;
+		st->n_sources++;
+	}
+	return DOMINO_OK;
+}
+
+static int
+read_stats(const msgpack_object *root, struct domino_stats *st)
+{
+	const msgpack_object *listen = msg_get(root, "listen");
+	int rv;
+
+	rv = opt_strdup(root, "version", &st->version);
+	if (rv == DOMINO_OK)
+		rv = opt_u64(root, "seq", &st->seq);
+	if (rv == DOMINO_OK)
+		rv = opt_u64(root, "first_seq", &st->first_seq);
+	if (rv == DOMINO_OK)
+		rv = opt_u64(root, "events", &st->events);
+	if (rv == DOMINO_OK)
+		rv = opt_u64(root, "uptime_ms", &st->uptime_ms);
+	if (rv == DOMINO_OK && listen != NULL &&
+	    listen->type == MSGPACK_OBJECT_MAP) {
+		rv = opt_strdup(listen, "http", &st->listen_http);
+		if (rv == DOMINO_OK)
+			rv = opt_strdup(listen, "pub", &st->listen_pub);
+		if (rv == DOMINO_OK)
+			rv = opt_strdup(listen, "control", &st->listen_control);
+		if (rv == DOMINO_OK)
+			rv = opt_strdup(listen, "admin", &st->listen_admin);
+	}
+	if (rv == DOMINO_OK)
+		rv = read_sources(root, st);
+	return rv;
+}
+
+int
+domino_stats(domino *d, struct domino_stats *out)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct conn_reply r;
+	int rv;
+
+	conn_err_clear();
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (d == NULL || out == NULL)
+		return conn_err(DOMINO_EINVAL, "domino_stats: invalid argument");
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	conn_req_begin(d, &pk, "stats", 0);
+	rv = conn_rpc(d, &sb, &r);
+	if (rv != DOMINO_OK)
+		goto out;
+	rv = read_stats(r.root, out);
+	if (rv != DOMINO_OK) {
+		domino_stats_clear(out);
+		conn_err(rv, "malformed stats reply from the broker (%s)",
+		    domino_strerror(rv));
+	}
+	conn_reply_free(&r);
+out:
+	msgpack_sbuffer_destroy(&sb);
+	return conn_err_default(rv);
+}
+
+void
+domino_stats_clear(struct domino_stats *st)
+{
+	if (st == NULL)
+		return;
+	free(st->version);
+	free(st->listen_http);
+	free(st->listen_pub);
+	free(st->listen_control);
+	free(st->listen_admin);
+	for (size_t i = 0; i < st->n_sources; i++)
+		free(st->sources[i]);
+	free(st->sources);
+	memset(st, 0, sizeof(*st));
+}
+
+/* One `log` request: events from `from`, at most `limit`. */
+static void
+pack_log_req(const domino *d, msgpack_sbuffer *sb,
+    const struct domino_log_query *q, uint64_t from, uint64_t limit)
+{
+	msgpack_packer pk;
+	size_t n = 2;
+
+	n += q->filter != NULL && *q->filter != '\0';
+	n += q->since != 0;
+	n += q->until != 0;
+	n += q->with_payload != 0;
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	conn_req_begin(d, &pk, "log", n);
+	msg_pack_ku64(&pk, "from", from);
+	msg_pack_ku64(&pk, "limit", limit);
+	if (q->filter != NULL && *q->filter != '\0')
+		msg_pack_kstr(&pk, "filter", q->filter);
+	if (q->since != 0)
+		msg_pack_ki64(&pk, "since", q->since);
+	if (q->until != 0)
+		msg_pack_ki64(&pk, "until", q->until);
+	if (q->with_payload)
+		msg_pack_kbool(&pk, "payload", 1);
+}
+
+int
+domino_log(domino *d, const struct domino_log_query *q, domino_event_fn cb,
+    void *arg, uint64_t *next)
+{
+	static const struct domino_log_query all = {0};
+	msgpack_sbuffer sb;
+	struct conn_reply r;
+	uint64_t from, seen = 0, batch;
+	int rv = DOMINO_OK, stop = 0;
+
+	conn_err_clear();
+	if (q == NULL)
+		q = &all;
+	from = q->from ? q->from : 1;
+	if (next != NULL)
+		*next = from;
+	if (d == NULL || cb == NULL)
+		return conn_err(DOMINO_EINVAL, "domino_log: invalid argument");
+	batch = q->batch ? q->batch : LOG_BATCH_DEFAULT;
+	msgpack_sbuffer_init(&sb);
+	while (!stop) {
+		const msgpack_object *evs;
+		uint64_t want = batch, bnext = 0, prev = from;
+		int more = 0;
+
+		if (q->limit != 0 && q->limit - seen < want)
+			want = q->limit - seen;
+		pack_log_req(d, &sb, q, from, want);
+		rv = conn_rpc(d, &sb, &r);
+		if (rv != DOMINO_OK)
+			break;
+		evs = msg_get(r.root, "events");
+		if (msg_u64(r.root, "next", &bnext) != DOMINO_OK ||
+		    (evs != NULL && evs->type != MSGPACK_OBJECT_ARRAY &&
+		    evs->type != MSGPACK_OBJECT_NIL)) {
+			rv = conn_err(DOMINO_EPROTO,
+			    "malformed log reply from the broker");
+			conn_reply_free(&r);
+			break;
+		}
+		if (msg_bool(r.root, "more", &more) != DOMINO_OK)
+			more = 0;
+		for (uint32_t i = 0; evs != NULL &&
+		    evs->type == MSGPACK_OBJECT_ARRAY &&
+		    i < evs->via.array.size && !stop; i++) {
+			struct domino_event ev;
+
+			rv = event_from_object(&evs->via.array.ptr[i], &ev);
+			if (rv != DOMINO_OK) {
+				conn_err(rv, "malformed event in log reply "
+				    "(%s)", domino_strerror(rv));
+				stop = 1;
+				break;
+			}
+			if (ev.seq >= from) {
+				from = ev.seq + 1;
+				seen++;
+				if (cb(arg, &ev) != 0)
+					stop = 1;
+				if (q->limit != 0 && seen >= q->limit)
+					stop = 1;
+			}
+			domino_event_clear(&ev);
+		}
+		conn_reply_free(&r);
+		if (rv != DOMINO_OK || stop)
+			break;
+		if (bnext > from)
+			from = bnext;
+		if (!more)
+			break;
+		if (from == prev) {
+			/* Asking again would return the same batch. */
+			rv = conn_err(DOMINO_EPROTO,
+			    "log reply says more but does not advance");
+			break;
+		}
+	}
+	if (next != NULL)
+		*next = from;
+	msgpack_sbuffer_destroy(&sb);
+	return conn_err_default(rv);
+}
+
+int
+domino_secret(domino *d, const char *source, char **secret, char **token)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct conn_reply r;
+	char *s = NULL, *t = NULL;
+	int rv;
+
+	conn_err_clear();
+	if (secret != NULL)
+		*secret = NULL;
+	if (token != NULL)
+		*token = NULL;
+	if (d == NULL || source == NULL || *source == '\0')
+		return conn_err(DOMINO_EINVAL, "domino_secret: no source");
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	conn_req_begin(d, &pk, "secret", 1);
+	msg_pack_kstr(&pk, "source", source);
+	rv = conn_rpc(d, &sb, &r);
+	if (rv != DOMINO_OK)
+		goto out;
+	rv = opt_strdup(r.root, "secret", &s);
+	if (rv == DOMINO_OK)
+		rv = opt_strdup(r.root, "token", &t);
+	conn_reply_free(&r);
+	if (rv != DOMINO_OK) {
+		conn_err(rv, "malformed secret reply from the broker");
+		goto out;
+	}
+	if (secret != NULL) {
+		*secret = s;
+		s = NULL;
+	}
+	if (token != NULL) {
+		*token = t;
+		t = NULL;
+	}
+out:
+	free(s);
+	free(t);
+	msgpack_sbuffer_destroy(&sb);
+	return conn_err_default(rv);
+}

@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event codec. Encoding writes a map16 with "seq" first as a fixed-width
+ * uint64 so the writer can assign the seq in place; decoding accepts any
+ * valid msgpack layout and key order and skips unknown keys.
+ */
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "err.h"
+#include "event.h"
+
+void
+domino_event_init(struct domino_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+}
+
+static void
+free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+domino_event_clear(struct domino_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->id);
+	free(ev->source);
+	free(ev->event);
+	free(ev->type);
+	free(ev->repo);
+	free(ev->ref);
+	free(ev->before);
+	free(ev->after);
+	free(ev->actor);
+	free(ev->url);
+	free_list(ev->depends_on, ev->n_depends_on);
+	free_list(ev->via, ev->n_via);
+	for (size_t i = 0; i < ev->n_headers; i++) {
+		free(ev->headers[i].name);
+		free(ev->headers[i].value);
+	}
+	free(ev->headers);
+	free(ev->payload);
+	memset(ev, 0, sizeof(*ev));
+}
+
+int
+domino_event_set(char **member, const char *s, size_t n)
+{
+	char *c = NULL;
+
+	if (s != NULL) {
+		if (n == (size_t)-1)
+			n = strlen(s);
+		if ((c = malloc(n + 1)) == NULL)
+			return DOMINO_ENOMEM;
+		memcpy(c, s, n);
+		c[n] = '\0';
+	}
+	free(*member);
+	*member = c;
+	return DOMINO_OK;
+}
+
+static int
+list_add(char ***v, size_t *n, const char *s, size_t len)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+	char *c = NULL;
+
+	if (nv == NULL)
+		return DOMINO_ENOMEM;
+	*v = nv;
+	if (domino_event_set(&c, s, len) != DOMINO_OK)
+		return DOMINO_ENOMEM;
+	nv[(*n)++] = c;
+	return DOMINO_OK;
+}
+
+int
+domino_event_add_depends_on(struct domino_event *ev, const char *ref)
+{
+	return list_add(&ev->depends_on, &ev->n_depends_on, ref, (size_t)-1);
+}
+
+int
+domino_event_add_via(struct domino_event *ev, const char *repo)
+{
+	return list_add(&ev->via, &ev->n_via, repo, (size_t)-1);
+}
+
+static int
+header_add(struct domino_event *ev, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	struct domino_header *h;
+	char *n = NULL, *v = NULL;
+
+	h = realloc(ev->headers, (ev->n_headers + 1) * sizeof(*h));
+	if (h == NULL)
+		return DOMINO_ENOMEM;
+	ev->headers = h;
+	if (domino_event_set(&n, name, nlen) != DOMINO_OK ||
+	    domino_event_set(&v, value, vlen) != DOMINO_OK) {
+		free(n);
+		return DOMINO_ENOMEM;
+	}
+	h[ev->n_headers].name = n;
+	h[ev->n_headers].value = v;
+	ev->n_headers++;
+	return DOMINO_OK;
+}
+
+int
+domino_event_add_header(struct domino_event *ev, const char *name,
+    const char *value)
+{
+	return header_add(ev, name, (size_t)-1, value ? value : "", (size_t)-1);
+}
+
+const char *
+domino_event_header(const struct domino_event *ev, const char *name)
+{
+	for (size_t i = 0; i < ev->n_headers; i++)
+		if (strcasecmp(ev->headers[i].name, name) == 0)
+			return ev->headers[i].value;
+	return NULL;
+}
+
+/* Packing helpers. msgpack-c's pack functions only fail on a write error,
+ * and the sbuffer write only fails on ENOMEM, so the status is OR-ed. */
+static int
+pack_str(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
+}
+
+static int
+pack_kv(msgpack_packer *pk, const char *k, const char *v)
+{
+	return pack_str(pk, k) | pack_str(pk, v);
+}
+
+static int
+pack_list(msgpack_packer *pk, const char *k, char **v, size_t n)
+{
+	int rv = pack_str(pk, k) | msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		rv |= pack_str(pk, v[i]);
+	return rv;
+}
+
+static int
+pack_fixed_u64(msgpack_packer *pk, uint64_t v)
+{
+	unsigned char b[9];
+
+	b[0] = 0xcf;
+	for (int i = 0; i < 8; i++)
+		b[1 + i] = (unsigned char)(v >> (56 - 8 * i));
+	return pk->callback(pk->data, (const char *)b, sizeof(b));
+}
+
+int
+event_pack(msgpack_packer *pk, const struct domino_event *ev, int with_payload)
+{
+	const char *strs[][2] = {
+		{"id", ev->id}, {"source", ev->source}, {"event", ev->event},
+		{"type", ev->type}, {"repo", ev->repo}, {"ref", ev->ref},
+		{"before", ev->before}, {"after", ev->after},
+		{"actor", ev->actor}, {"url", ev->url},
+	};
+	size_t n = 3; /* seq, v, time */
+	int rv;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		n += strs[i][1] != NULL;
+	n += ev->n_depends_on > 0;
+	n += ev->n_via > 0;
+	n += ev->n_headers > 0;
+	n += with_payload && ev->payload != NULL;
+
+	/* Always map16, so "seq" sits at a fixed offset. */
+	{
+		unsigned char h[3] = {0xde, (unsigned char)(n >> 8),
+		    (unsigned char)n};
+		rv = pk->callback(pk->data, (const char *)h, 3);
+	}
+	rv |= pack_str(pk, "seq") | pack_fixed_u64(pk, ev->seq);
+	rv |= pack_str(pk, "v") | msgpack_pack_uint8(pk, DOMINO_EVENT_VERSION);
+	rv |= pack_str(pk, "time") | msgpack_pack_int64(pk, ev->time);
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strs[i][1] != NULL)
+			rv |= pack_kv(pk, strs[i][0], strs[i][1]);
+	if (ev->n_depends_on > 0)
+		rv |= pack_list(pk, "depends_on", ev->depends_on,
+		    ev->n_depends_on);
+	if (ev->n_via > 0)
+		rv |= pack_list(pk, "via", ev->via, ev->n_via);
+	if (ev->n_headers > 0) {
+		rv |= pack_str(pk, "headers") | msgpack_pack_map(pk, ev->n_headers);
+		for (size_t i = 0; i < ev->n_headers; i++)
+			rv |= pack_kv(pk, ev->headers[i].name,
+			    ev->headers[i].value);
+	}
+	if (with_payload && ev->payload != NULL)
+		rv |= pack_str(pk, "payload") |
+		    msgpack_pack_bin(pk, ev->payload_len) |
+		    msgpack_pack_bin_body(pk, ev->payload, ev->payload_len);
+	return rv == 0 ? DOMINO_OK : DOMINO_ENOMEM;
+}
+
+int
+domino_event_encode(const struct domino_event *ev, char **buf, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rv;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rv = event_pack(&pk, ev, 1);
+	if (rv != DOMINO_OK) {
+		msgpack_sbuffer_destroy(&sb);
+		return rv;
+	}
+	/* release() zeroes sb.size, so read it first. */
+	*len = sb.size;
+	*buf = msgpack_sbuffer_release(&sb);
+	return DOMINO_OK;
+}
+
+void
+domino_event_patch_seq(char *buf, size_t len, uint64_t seq)
+{
+	if (len < DOMINO_EVENT_SEQ_OFFSET + 8)
+		return;
+	for (int i = 0; i < 8; i++)
+		buf[DOMINO_EVENT_SEQ_OFFSET + i] = (char)(seq >> (56 - 8 * i));
+}
+
+static int
+key_is(const msgpack_object *k, const char *s)
+{
+	size_t n = strlen(s);
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+	    memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+/* msgpack-c leaves ptr NULL for some zero-length str/bin values; an empty
+ * string must stay "" (NULL means absent to domino_event_set). */
+static const char *
+str_ptr(const char *p)
+{
+	return p != NULL ? p : "";
+}
+
+static int
+get_str(const msgpack_object *v, char **out)
+{
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return domino_event_set(out, NULL, 0);
+	if (v->type != MSGPACK_OBJECT_STR)
+		return DOMINO_EPROTO;
+	return domino_event_set(out, str_ptr(v->via.str.ptr),
+	    v->via.str.size);
+}
+
+static int
+get_list(const msgpack_object *v, char ***out, size_t *n)
+{
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return DOMINO_EPROTO;
+	for (uint32_t i = 0; i < v->via.array.size; i++) {
+		const msgpack_object *e = &v->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_STR)
+			return DOMINO_EPROTO;
+		if (list_add(out, n, str_ptr(e->via.str.ptr),
+		    e->via.str.size) != 0)
+			return DOMINO_ENOMEM;
+	}
+	return DOMINO_OK;
+}
+
+static int
+get_int(const msgpack_object *v, int64_t *out)
+{
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (v->via.u64 > INT64_MAX)
+			return DOMINO_EPROTO;
+		*out = (int64_t)v->via.u64;
+	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = v->via.i64;
+	} else {
+		return DOMINO_EPROTO;
+	}
+	return DOMINO_OK;
+}
+
+int
+event_from_object(const msgpack_object *o, struct domino_event *out)
+{
+	int rv = DOMINO_OK;
+
+	domino_event_init(out);
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return DOMINO_EPROTO;
+	for (uint32_t i = 0; i < o->via.map.size && rv == DOMINO_OK; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		const msgpack_object *v = &o->via.map.ptr[i].val;
+
+		if (key_is(k, "seq")) {
+			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+				rv = DOMINO_EPROTO;
+			else
+				out->seq = v->via.u64;
+		} else if (key_is(k, "time")) {
+			rv = get_int(v, &out->time);
+		} else if (key_is(k, "id")) {
+			rv = get_str(v, &out->id);
+		} else if (key_is(k, "source")) {
+			rv = get_str(v, &out->source);
+		} else if (key_is(k, "event")) {
+			rv = get_str(v, &out->event);
+		} else if (key_is(k, "type")) {
+			rv = get_str(v, &out->type);
+		} else if (key_is(k, "repo")) {
+			rv = get_str(v, &out->repo);
+		} else if (key_is(k, "ref")) {
+			rv = get_str(v, &out->ref);
+		} else if (key_is(k, "before")) {
+			rv = get_str(v, &out->before);
+		} else if (key_is(k, "after")) {
+			rv = get_str(v, &out->after);
+		} else if (key_is(k, "actor")) {
+			rv = get_str(v, &out->actor);
+		} else if (key_is(k, "url")) {
+			rv = get_str(v, &out->url);
+		} else if (key_is(k, "depends_on")) {
+			rv = get_list(v, &out->depends_on, &out->n_depends_on);
+		} else if (key_is(k, "via")) {
+			rv = get_list(v, &out->via, &out->n_via);
+		} else if (key_is(k, "headers")) {
+			if (v->type != MSGPACK_OBJECT_MAP) {
+				rv = DOMINO_EPROTO;
+				break;
+			}
+			for (uint32_t j = 0; j < v->via.map.size; j++) {
+				const msgpack_object *hk = &v->via.map.ptr[j].key;
+				const msgpack_object *hv = &v->via.map.ptr[j].val;
+				if (hk->type != MSGPACK_OBJECT_STR ||
+				    hv->type != MSGPACK_OBJECT_STR) {
+					rv = DOMINO_EPROTO;
+					break;
+				}
+				rv = header_add(out, str_ptr(hk->via.str.ptr),
+				    hk->via.str.size, str_ptr(hv->via.str.ptr),
+				    hv->via.str.size);
+				if (rv != DOMINO_OK)
+					break;
+			}
+		} else if (key_is(k, "payload")) {
+			const char *p;
+			size_t n;
+			if (v->type == MSGPACK_OBJECT_BIN) {
+				p = str_ptr(v->via.bin.ptr);
+				n = v->via.bin.size;
+			} else if (v->type == MSGPACK_OBJECT_STR) {
+				p = str_ptr(v->via.str.ptr);
+				n = v->via.str.size;
+			} else {
+				rv = DOMINO_EPROTO;
+				break;
+			}
+			/* A repeated key replaces the earlier value. */
+			free(out->payload);
+			out->payload_len = 0;
+			if ((out->payload = malloc(n ? n : 1)) == NULL) {
+				rv = DOMINO_ENOMEM;
+				break;
+			}
+			memcpy(out->payload, p, n);
+			out->payload_len = n;
+		}
+		/* "v" and unknown keys are skipped. */
+	}
+	if (rv != DOMINO_OK)
+		domino_event_clear(out);
+	return rv;
+}
+
+int
+domino_event_decode(const void *buf, size_t len, struct domino_event *out)
+{
+	msgpack_unpacked u;
+	size_t used = 0, off = 0;
+	int rv;
+
+	domino_event_init(out);
+	rv = mp_check(buf, len, &mp_default_limits, &used);
+	if (rv != DOMINO_OK)
+		return rv;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, used, &off) != MSGPACK_UNPACK_SUCCESS)
+		rv = DOMINO_EINVAL;
+	else
+		rv = event_from_object(&u.data, out);
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
+
+/* Minimal reader for domino_event_peek(): only what a map of scalars
+ * needs, on input that has passed mp_check(). */
+struct rd {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+static int
+rd_uint(struct rd *r, int n, uint64_t *v)
+{
+	if (r->len - r->pos < (size_t)n)
+		return -1;
+	*v = 0;
+	for (int i = 0; i < n; i++)
+		*v = (*v << 8) | r->p[r->pos++];
+	return 0;
+}
+
+/* Read a str header; returns its length and leaves pos at its bytes. */
+static int
+rd_str(struct rd *r, const char **s, size_t *n)
+{
+	uint64_t l;
+	uint8_t b;
+
+	if (r->pos >= r->len)
+		return -1;
+	b = r->p[r->pos++];
+	if (b >= 0xa0 && b <= 0xbf)
+		l = b & 0x1f;
+	else if (b == 0xd9 && rd_uint(r, 1, &l) == 0)
+		;
+	else if (b == 0xda && rd_uint(r, 2, &l) == 0)
+		;
+	else if (b == 0xdb && rd_uint(r, 4, &l) == 0)
+		;
+	else
+		return -1;
+	if (l > r->len - r->pos)
+		return -1;
+	*s = (const char *)r->p + r->pos;
+	*n = (size_t)l;
+	r->pos += (size_t)l;
+	return 0;
+}
+
+int
+domino_event_peek(const void *buf, size_t len, uint64_t *seq,
+    const char **repo, size_t *repo_len, const char **ref, size_t *ref_len)
+{
+	struct rd r = {buf, len, 0};
+	uint64_t n = 0;
+	size_t used;
+	uint8_t b;
+	int rv;
+
+	*repo = *ref = "";
+	*repo_len = *ref_len = 0;
+	*seq = 0;
+	rv = mp_check(buf, len, &mp_default_limits, &used);
+	if (rv != DOMINO_OK)
+		return rv;
+	r.len = used;
+	b = r.p[r.pos++];
+	if (b >= 0x80 && b <= 0x8f)
+		n = b & 0x0f;
+	else if (b == 0xde)
+		rd_uint(&r, 2, &n);
+	else if (b == 0xdf)
+		rd_uint(&r, 4, &n);
+	else
+		return DOMINO_EPROTO;
+	for (uint64_t i = 0; i < n; i++) {
+		const char *k, *s;
+		size_t kn, sn;
+
+		if (rd_str(&r, &k, &kn) != 0)
+			return DOMINO_EPROTO;
+		if (kn == 3 && memcmp(k, "seq", 3) == 0) {
+			b = r.p[r.pos++];
+			if (b <= 0x7f)
+				*seq = b;
+			else if (b < 0xcc || b > 0xcf ||
+			    rd_uint(&r, 1 << (b - 0xcc), seq) != 0)
+				return DOMINO_EPROTO;
+			continue;
+		}
+		if ((kn == 4 && memcmp(k, "repo", 4) == 0) ||
+		    (kn == 3 && memcmp(k, "ref", 3) == 0)) {
+			if (rd_str(&r, &s, &sn) != 0)
+				return DOMINO_EPROTO;
+			if (kn == 4) {
+				*repo = s;
+				*repo_len = sn;
+			} else {
+				*ref = s;
+				*ref_len = sn;
+			}
+			continue;
+		}
+		if (mp_check(r.p + r.pos, r.len - r.pos, &mp_default_limits,
+		    &used) != DOMINO_OK)
+			return DOMINO_EPROTO;
+		r.pos += used;
+	}
+	return DOMINO_OK;
+}
