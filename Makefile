@@ -78,8 +78,8 @@ check: $(DOMINOD) $(DOMINO) $(UNITS) $(E2ES) $(FUZZ_REPLAY)
 
 bench: deps
 	@tools/install-deps --bench
-	@$(MAKE) --no-print-directory all
-	@tools/bench $(B)
+	@$(MAKE) --no-print-directory all bench-drivers
+	@tools/bench/run $(B)
 
 fuzz:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
@@ -126,3 +126,27 @@ $(B)/tests/replay_%: $(B)/obj/tests/fuzz/%.o $(B)/obj/tests/fuzz/replay_main.o $
 	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(DLIBS)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# --- benchmarks (tools/bench) -------------------------------------------
+# Driver programs tools/bench/bench_<name>.c -> $(B)/bench/bench_<name>,
+# each linked with tools/bench/common.c; the peer drivers link the peers'
+# own C client libraries (libnats, libmosquitto, hiredis).
+BENCH_DRIVERS := $(patsubst tools/bench/%.c,$(B)/bench/%,$(wildcard tools/bench/bench_*.c))
+BENCH_COMMON  := $(B)/obj/tools/bench/common.o
+BENCH_PEER_CFLAGS := $(shell pkg-config --cflags libnats libmosquitto hiredis 2>/dev/null)
+BENCH_LIBS_nats   := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
+BENCH_LIBS_mqtt   := $(shell pkg-config --libs libmosquitto 2>/dev/null || echo -lmosquitto)
+BENCH_LIBS_redis  := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+
+.PHONY: bench-drivers
+bench-drivers: $(BENCH_DRIVERS)
+
+$(B)/obj/tools/bench/%.o: tools/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(DCFLAGS) -Itools/bench $(BENCH_PEER_CFLAGS) $(CFLAGS) -c $< -o $@
+$(B)/bench/bench_domino: $(B)/obj/tools/bench/bench_domino.o $(BENCH_COMMON) $(CLIENT_A) $(PROTO_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(DLIBS)
+$(B)/bench/bench_%: $(B)/obj/tools/bench/bench_%.o $(BENCH_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS_$*) -lpthread -lm

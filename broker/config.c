@@ -97,6 +97,14 @@ struct raw_callbacks {
 	char *allow_private;
 };
 
+struct raw_graph {
+	char *max_depth;
+};
+
+struct raw_delivery {
+	char *workers, *per_listener, *disable_after;
+};
+
 struct raw_config {
 	char *data_dir;
 	struct raw_listen *listen;
@@ -109,6 +117,8 @@ struct raw_config {
 	struct raw_log *log;
 	struct raw_plugins *plugins;
 	struct raw_callbacks *callbacks;
+	struct raw_graph *graph;
+	struct raw_delivery *delivery;
 };
 
 #define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
@@ -176,6 +186,18 @@ static const cyaml_schema_field_t callbacks_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t graph_fields[] = {
+	STR("max_depth", struct raw_graph, max_depth),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t delivery_fields[] = {
+	STR("workers", struct raw_delivery, workers),
+	STR("per_listener", struct raw_delivery, per_listener),
+	STR("disable_after", struct raw_delivery, disable_after),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t config_fields[] = {
 	STR("data_dir", struct raw_config, data_dir),
 	MAP("listen", struct raw_config, listen, listen_fields),
@@ -188,6 +210,8 @@ static const cyaml_schema_field_t config_fields[] = {
 	MAP("log", struct raw_config, log, log_fields),
 	MAP("plugins", struct raw_config, plugins, plugins_fields),
 	MAP("callbacks", struct raw_config, callbacks, callbacks_fields),
+	MAP("graph", struct raw_config, graph, graph_fields),
+	MAP("delivery", struct raw_config, delivery, delivery_fields),
 	CYAML_FIELD_END
 };
 
@@ -960,6 +984,32 @@ apply(const struct doc *d, const struct raw_config *r, struct config *c,
 	if (rv == DOMINO_OK && r->callbacks != NULL)
 		rv = apply_bool(d, "callbacks.allow_private",
 		    r->callbacks->allow_private, &c->allow_private_callbacks);
+	if (rv == DOMINO_OK && r->graph != NULL) {
+		v = c->graph_max_depth;
+		rv = apply_count(d, "graph.max_depth", r->graph->max_depth, 1,
+		    64, &v);
+		c->graph_max_depth = (uint32_t)v;
+	}
+	if (rv == DOMINO_OK && r->delivery != NULL) {
+		const struct raw_delivery *dl = r->delivery;
+		v = c->delivery.workers;
+		rv = apply_count(d, "delivery.workers", dl->workers, 1, 1024, &v);
+		c->delivery.workers = (uint32_t)v;
+		v = c->delivery.per_listener;
+		if (rv == DOMINO_OK)
+			rv = apply_count(d, "delivery.per_listener",
+			    dl->per_listener, 1, 1024, &v);
+		c->delivery.per_listener = (uint32_t)v;
+		if (rv == DOMINO_OK && dl->disable_after != NULL &&
+		    config_parse_duration(dl->disable_after,
+		    &c->delivery.disable_after_s) != DOMINO_OK) {
+			set_err(d, key_line(d, "delivery.disable_after", 1),
+			    "delivery.disable_after",
+			    "'%s' is not a duration (like 3d, or 0 never to disable)",
+			    dl->disable_after);
+			rv = DOMINO_EINVAL;
+		}
+	}
 	if (rv == DOMINO_ENOMEM)
 		set_err(d, 0, NULL, "out of memory");
 	return rv;
@@ -1021,6 +1071,10 @@ config_defaults(struct config *cfg)
 	cfg->writer.batch_max = 256;
 	cfg->writer.queue_max = 65536;
 	cfg->heartbeat_ms = 2000;
+	cfg->graph_max_depth = 8;
+	cfg->delivery.workers = 16;
+	cfg->delivery.per_listener = 4;
+	cfg->delivery.disable_after_s = 3 * 86400;
 	cfg->store_payload = true;
 	cfg->log_level = strdup("info");
 	cfg->log_format = strdup("human");

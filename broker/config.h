@@ -55,6 +55,12 @@ struct config {
 		uint32_t queue_max;     /* queued commands before 503 */
 	} writer;
 	uint32_t heartbeat_ms;
+	uint32_t graph_max_depth; /* transitive fan-out depth bound */
+	struct {
+		uint32_t workers;         /* deliveries in flight at once */
+		uint32_t per_listener;    /* default in-flight limit per listener */
+		uint64_t disable_after_s; /* failing this long disables; 0 never */
+	} delivery;
 	bool store_payload;
 	char *log_level;  /* error, warn, info, debug */
 	char *log_format; /* human, json */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Control operations; see control.h and proto/README.md. An operation is a
- * function filling a reply map into an sbuffer; the table below is the one
- * place that lists them.
+ * The control socket; see control.h. Several nng contexts each answer one
+ * request at a time; the table below is the one place that names every
+ * operation and whether a listener token may call it. The operations live
+ * in ops_*.c.
  */
 #include <msgpack.h>
 #include <nng/nng.h>
@@ -10,45 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "auth.h"
 #include "config.h"
 #include "control.h"
 #include "err.h"
-#include "event.h"
-#include "forge/forge.h"
+#include "listener.h"
 #include "log.h"
 #include "msg.h"
+#include "ops.h"
 #include "store.h"
-#include "topic.h"
-#include "prepare.h"
-#include "writer.h"
-#include "version.h"
 
 #define WORKERS 32 /* requests answered at once; publish waits for a commit */
-#define LOG_LIMIT_DEFAULT 100
-#define LOG_LIMIT_MAX 1000
-#define LOG_REPLY_BYTES (8u * 1024 * 1024)
-#define LOG_SCAN_MAX 100000 /* events looked at per request */
-
-struct control;
-struct worker;
-
-/*
- * A request being answered. An op fills sb and returns OP_DONE, or returns
- * OP_PENDING and later calls call_finish() (e.g. after a commit).
- */
-struct call {
-	struct control *c;
-	struct worker *wk;
-	const msgpack_object *req;
-	msgpack_sbuffer *sb;
-	msgpack_packer pk;
-};
-
-enum { OP_DONE, OP_PENDING };
 
 struct worker {
 	struct control *c;
@@ -67,56 +42,16 @@ struct control {
 	struct worker w[WORKERS];
 };
 
-typedef int (*op_fn)(struct call *call);
-
-static void call_finish(struct call *call);
-
-static int64_t
-now_ns(void)
+int64_t
+ops_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int
-op_stats(struct call *call)
-{
-	const struct control_env *e = &call->c->env;
-	struct store_stats ss;
-	msgpack_packer *pk = &call->pk;
-	int n = 0;
-
-	if (store_get_stats(e->st, &ss) != DOMINO_OK) {
-		msg_error_reply(call->sb, DOMINO_ESTORE, "cannot read the store");
-		return OP_DONE;
-	}
-	msgpack_pack_map(pk, 8);
-	msg_pack_kbool(pk, "ok", 1);
-	msg_pack_kstr(pk, "version", DOMINO_VERSION);
-	msg_pack_ku64(pk, "seq", ss.last_seq);
-	msg_pack_ku64(pk, "first_seq", ss.first_seq);
-	msg_pack_ku64(pk, "events", ss.events);
-	msg_pack_ku64(pk, "uptime_ms",
-	    (uint64_t)(now_ns() - e->started_ns) / 1000000);
-	msg_pack_cstr(pk, "listen");
-	msgpack_pack_map(pk, 4);
-	msg_pack_kstr(pk, "http", e->http);
-	msg_pack_kstr(pk, "pub", e->pub);
-	msg_pack_kstr(pk, "control", e->control);
-	msg_pack_kstr(pk, "admin", e->admin);
-	msg_pack_cstr(pk, "sources");
-	for (int i = 0; i < SRC_COUNT; i++)
-		n += e->cfg->sources[i].enabled;
-	msgpack_pack_array(pk, (size_t)n);
-	for (int i = 0; i < SRC_COUNT; i++)
-		if (e->cfg->sources[i].enabled)
-			msg_pack_cstr(pk, config_source_name(i));
-	return OP_DONE;
-}
-
 /* Read an optional argument; on a wrong type answer and return -1. */
-static int
+int
 arg_u64(struct call *call, const char *key, uint64_t *v)
 {
 	int rv = msg_u64(call->req, key, v);
@@ -129,7 +64,7 @@ arg_u64(struct call *call, const char *key, uint64_t *v)
 	return 0;
 }
 
-static int
+int
 arg_i64(struct call *call, const char *key, int64_t *v)
 {
 	int rv = msg_i64(call->req, key, v);
@@ -142,404 +77,99 @@ arg_i64(struct call *call, const char *key, int64_t *v)
 	return 0;
 }
 
-static int
-op_log(struct call *call)
+int
+may_touch(struct call *call, const char *name)
 {
-	const struct control_env *e = &call->c->env;
-	uint64_t from = 1, limit = LOG_LIMIT_DEFAULT, seq, next, count = 0;
-	int64_t since = INT64_MIN, until = INT64_MAX;
-	int with_payload = 0, more = 0, rv;
-	struct topic_filter f = {0};
-	struct store_reader *r = NULL;
-	msgpack_sbuffer evs;
-	msgpack_packer epk;
-	const void *data;
-	size_t len, scanned = 0;
-	char *ftext = NULL;
-
-	msgpack_sbuffer_init(&evs);
-	msgpack_packer_init(&epk, &evs, msgpack_sbuffer_write);
-	if (arg_u64(call, "from", &from) || arg_u64(call, "limit", &limit) ||
-	    arg_i64(call, "since", &since) || arg_i64(call, "until", &until))
-		goto out;
-	if (msg_bool(call->req, "payload", &with_payload) == DOMINO_EPROTO) {
-		msg_error_reply(call->sb, DOMINO_EINVAL, "argument payload must be a boolean");
-		goto out;
-	}
-	rv = msg_strdup(call->req, "filter", &ftext);
-	if (rv == DOMINO_EPROTO || (rv == DOMINO_OK &&
-	    topic_filter_parse(ftext, &f) != DOMINO_OK)) {
-		msg_error_reply(call->sb, DOMINO_EINVAL,
-		    "argument filter must be REPO[@REF], e.g. github.com/org/repo@refs/heads/main");
-		goto out;
-	}
-	if (limit == 0 || limit > LOG_LIMIT_MAX)
-		limit = limit == 0 ? LOG_LIMIT_DEFAULT : LOG_LIMIT_MAX;
-	if (from == 0)
-		from = 1;
-	next = from;
-	if (store_reader_open(e->st, &r) != DOMINO_OK) {
-		msg_error_reply(call->sb, DOMINO_ESTORE, "cannot read the log");
-		goto out;
-	}
-	rv = store_reader_seek(r, from, &seq, &data, &len);
-	while (rv == DOMINO_OK) {
-		struct domino_event ev;
-
-		if (count >= limit || evs.size >= LOG_REPLY_BYTES ||
-		    ++scanned > LOG_SCAN_MAX) {
-			more = 1;
-			break;
-		}
-		next = seq + 1;
-		if (domino_event_decode(data, len, &ev) != DOMINO_OK) {
-			log_msg(LOG_ERROR, "control: undecodable event in the log seq=%llu",
-			    (unsigned long long)seq);
-		} else {
-			if (ev.time >= since && ev.time < until &&
-			    topic_filter_match(&f, ev.repo ? ev.repo : "",
-			    ev.ref ? ev.ref : "")) {
-				if (with_payload)
-					msgpack_sbuffer_write(&evs, data, len);
-				else
-					event_pack(&epk, &ev, 0);
-				count++;
-			}
-			domino_event_clear(&ev);
-		}
-		rv = store_reader_next(r, &seq, &data, &len);
-	}
-	msgpack_pack_map(&call->pk, 5);
-	msg_pack_kbool(&call->pk, "ok", 1);
-	msg_pack_ku64(&call->pk, "next", next);
-	msg_pack_ku64(&call->pk, "last", store_last_seq(e->st));
-	msg_pack_kbool(&call->pk, "more", more);
-	msg_pack_cstr(&call->pk, "events");
-	msgpack_pack_array(&call->pk, (size_t)count);
-	msgpack_sbuffer_write(call->sb, evs.data, evs.size);
-out:
-	store_reader_close(r);
-	topic_filter_clear(&f);
-	free(ftext);
-	msgpack_sbuffer_destroy(&evs);
-	return OP_DONE;
+	if (call->admin || strcmp(call->listener, name) == 0)
+		return 1;
+	msg_error_reply(call->sb, DOMINO_EUNAUTH,
+	    "a listener token may only act on its own listener (%s)",
+	    call->listener);
+	return 0;
 }
 
-static int
-op_secret(struct call *call)
+int
+arg_name(struct call *call, const char *key, char *out)
 {
-	const struct control_env *e = &call->c->env;
 	const char *s;
 	size_t n;
 
-	if (msg_str(call->req, "source", &s, &n) != DOMINO_OK) {
-		msg_error_reply(call->sb, DOMINO_EINVAL, "argument source (a string) is required");
-		return OP_DONE;
-	}
-	for (int i = 0; i < SRC_COUNT; i++) {
-		const struct source_config *sc = &e->cfg->sources[i];
-		const char *name = config_source_name(i);
-		if (strlen(name) != n || memcmp(name, s, n) != 0)
-			continue;
-		if (!sc->enabled)
-			break;
-		msgpack_pack_map(&call->pk, 2 + (sc->secret != NULL) + (sc->token != NULL));
-		msg_pack_kbool(&call->pk, "ok", 1);
-		msg_pack_kstr(&call->pk, "source", name);
-		if (sc->secret != NULL)
-			msg_pack_kstr(&call->pk, "secret", sc->secret);
-		if (sc->token != NULL)
-			msg_pack_kstr(&call->pk, "token", sc->token);
-		return OP_DONE;
-	}
-	msg_error_reply(call->sb, DOMINO_ENOTFOUND,
-	    "source %.*s is not enabled on this broker", (int)n, s);
-	return OP_DONE;
-}
-
-/* A publish or ingest waiting for its commit. */
-struct pending {
-	struct call *call;
-	struct forge_out out;
-	uint8_t *payload;
-};
-
-static void
-pending_free(struct pending *p)
-{
-	forge_out_clear(&p->out);
-	free(p->payload);
-	free(p);
-}
-
-static void
-publish_done(struct writer_events *we, int status)
-{
-	struct pending *p = we->arg;
-	struct call *call = p->call;
-	msgpack_packer *pk = &call->pk;
-	int all_dup = 1;
-
-	if (status != DOMINO_OK) {
-		msg_error_reply(call->sb, status == DOMINO_EUNAVAIL ?
-		    DOMINO_EUNAVAIL : DOMINO_ESTORE,
-		    "the event could not be stored (%s); it was not accepted",
-		    domino_strerror(status));
-	} else {
-		for (size_t i = 0; i < we->n; i++)
-			all_dup &= we->ev[i].dup;
-		msgpack_pack_map(pk, 5);
-		msg_pack_kbool(pk, "ok", 1);
-		msg_pack_ku64(pk, "seq", we->ev[0].seq);
-		msg_pack_kstr(pk, "id", we->ev[0].id);
-		msg_pack_kbool(pk, "duplicate", all_dup);
-		msg_pack_cstr(pk, "events");
-		msgpack_pack_array(pk, we->n);
-		for (size_t i = 0; i < we->n; i++) {
-			msgpack_pack_map(pk, 3);
-			msg_pack_ku64(pk, "seq", we->ev[i].seq);
-			msg_pack_kstr(pk, "id", we->ev[i].id);
-			msg_pack_kbool(pk, "duplicate", we->ev[i].dup);
-			log_msg(LOG_INFO, "control: %s seq=%llu source=%s repo=%s id=\"%.64s\"",
-			    we->ev[i].dup ? "duplicate" : "stored",
-			    (unsigned long long)we->ev[i].seq, we->ev[i].source,
-			    we->ev[i].repo, we->ev[i].id);
-		}
-	}
-	prepare_free(we);
-	pending_free(p);
-	call_finish(call);
-}
-
-/* Queue p->out's events; answers and frees p on failure. */
-static int
-submit_pending(struct pending *p, const char *source)
-{
-	struct call *call = p->call;
-	struct writer_events *we;
-	char msg[256];
-	int rv;
-
-	rv = prepare_events(p->out.ev, p->out.n, source, p->payload,
-	    p->payload ? strlen((char *)p->payload) : 0, &we, msg, sizeof(msg));
-	if (rv != DOMINO_OK) {
-		msg_error_reply(call->sb, rv, "%s", msg);
-		pending_free(p);
-		return OP_DONE;
-	}
-	we->done = publish_done;
-	we->arg = p;
-	if (writer_submit_events(call->c->env.w, we) != DOMINO_OK) {
-		msg_error_reply(call->sb, DOMINO_EUNAVAIL,
-		    "the broker is busy or shutting down; retry later");
-		prepare_free(we);
-		pending_free(p);
-		return OP_DONE;
-	}
-	return OP_PENDING;
-}
-
-static const char *const event_types[] = {
-	"push", "ref.create", "ref.delete", "tag", "pr.open", "pr.update",
-	"pr.merge", "pr.close", "change.patchset", "change.merged", "release",
-	"ping", "other", NULL,
-};
-
-/* publish {repo, ref?, type?, before?, after?, actor?, url?, id?, event?,
- * depends_on?}: a hand-made event with source "generic". */
-static int
-op_publish(struct call *call)
-{
-	static const char *const fields[] = {"repo", "ref", "type", "before",
-	    "after", "actor", "url", "id", "event"};
-	struct pending *p;
-	struct domino_event *ev;
-	char **dst[9];
-	const msgpack_object *deps;
-	int known = 0;
-
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		msg_error_reply(call->sb, DOMINO_ENOMEM, "out of memory");
-		return OP_DONE;
-	}
-	p->call = call;
-	ev = forge_out_next(&p->out);
-	dst[0] = &ev->repo; dst[1] = &ev->ref; dst[2] = &ev->type;
-	dst[3] = &ev->before; dst[4] = &ev->after; dst[5] = &ev->actor;
-	dst[6] = &ev->url; dst[7] = &ev->id; dst[8] = &ev->event;
-	for (size_t i = 0; i < 9; i++) {
-		int rv = msg_strdup(call->req, fields[i], dst[i]);
-		if (rv == DOMINO_EPROTO || rv == DOMINO_ENOMEM) {
-			msg_error_reply(call->sb, DOMINO_EINVAL,
-			    "argument %s must be a string", fields[i]);
-			pending_free(p);
-			return OP_DONE;
-		}
-	}
-	if (ev->repo == NULL || ev->repo[0] == '\0' ||
-	    strchr(ev->repo, '/') == NULL || strstr(ev->repo, "://") != NULL) {
+	if (msg_str(call->req, key, &s, &n) != DOMINO_OK || n == 0 ||
+	    n > LISTENER_NAME_MAX) {
 		msg_error_reply(call->sb, DOMINO_EINVAL,
-		    "argument repo is required as host/owner/name, e.g. github.com/org/core");
-		pending_free(p);
-		return OP_DONE;
+		    "argument %s (a listener name) is required", key);
+		return -1;
 	}
-	if (ev->type == NULL && domino_event_set(&ev->type, "push", 4) != 0)
-		goto nomem;
-	for (size_t i = 0; event_types[i] != NULL; i++)
-		known |= strcmp(ev->type, event_types[i]) == 0;
-	if (!known) {
-		msg_error_reply(call->sb, DOMINO_EINVAL,
-		    "unknown type %.64s; use push, ref.create, ref.delete, tag, "
-		    "pr.open, pr.update, pr.merge, pr.close, change.patchset, "
-		    "change.merged, release, ping or other", ev->type);
-		pending_free(p);
-		return OP_DONE;
-	}
-	if (ev->event == NULL && domino_event_set(&ev->event, "publish", 7) != 0)
-		goto nomem;
-	if (ev->ref != NULL && ev->ref[0] != '\0' && strncmp(ev->ref, "refs/", 5) != 0) {
-		/* A short branch name, as people type it. */
-		char *full = NULL;
-		if (asprintf(&full, "refs/heads/%s", ev->ref) < 0)
-			goto nomem;
-		free(ev->ref);
-		ev->ref = full;
-	}
-	deps = msg_get(call->req, "depends_on");
-	if (deps != NULL && deps->type == MSGPACK_OBJECT_ARRAY) {
-		for (uint32_t i = 0; i < deps->via.array.size; i++) {
-			const msgpack_object *d = &deps->via.array.ptr[i];
-			char *s;
-			if (d->type != MSGPACK_OBJECT_STR)
-				continue;
-			if ((s = strndup(d->via.str.ptr, d->via.str.size)) == NULL)
-				goto nomem;
-			if (domino_event_add_depends_on(ev, s) != 0) {
-				free(s);
-				goto nomem;
-			}
-			free(s);
-		}
-	}
-	return submit_pending(p, "generic");
-nomem:
-	msg_error_reply(call->sb, DOMINO_ENOMEM, "out of memory");
-	pending_free(p);
-	return OP_DONE;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
 }
 
-struct hdr_ctx {
-	const msgpack_object *headers;
-	char buf[8][512];
-	int used;
-};
-
-static const char *
-hdr_get(void *arg, const char *name)
-{
-	struct hdr_ctx *h = arg;
-	const msgpack_object *m = h->headers;
-
-	if (m == NULL || m->type != MSGPACK_OBJECT_MAP || h->used >= 8)
-		return NULL;
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-		const msgpack_object *v = &m->via.map.ptr[i].val;
-		if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR ||
-		    k->via.str.size != strlen(name) ||
-		    strncasecmp(k->via.str.ptr, name, k->via.str.size) != 0 ||
-		    v->via.str.size >= sizeof(h->buf[0]))
-			continue;
-		memcpy(h->buf[h->used], v->via.str.ptr, v->via.str.size);
-		h->buf[h->used][v->via.str.size] = '\0';
-		return h->buf[h->used++];
-	}
-	return NULL;
-}
-
-/*
- * ingest {source, body, headers?}: run a forge's normalizer on a body that
- * did not come over HTTP (Gerrit stream-events lines). The admin token
- * authenticates it, so no signature is checked.
- */
-static int
-op_ingest(struct call *call)
-{
-	const struct forge_ops *forge;
-	struct hdr_ctx hc = {0};
-	struct forge_err fe = {0};
-	struct pending *p;
-	const msgpack_object *body;
-	char name[32];
-	const char *s;
-	size_t n;
-
-	if (msg_str(call->req, "source", &s, &n) != DOMINO_OK || n >= sizeof(name)) {
-		msg_error_reply(call->sb, DOMINO_EINVAL, "argument source (a forge name) is required");
-		return OP_DONE;
-	}
-	memcpy(name, s, n);
-	name[n] = '\0';
-	if ((forge = forge_find(name)) == NULL) {
-		msg_error_reply(call->sb, DOMINO_ENOTFOUND, "no forge named %s", name);
-		return OP_DONE;
-	}
-	body = msg_get(call->req, "body");
-	if (body == NULL || (body->type != MSGPACK_OBJECT_BIN &&
-	    body->type != MSGPACK_OBJECT_STR)) {
-		msg_error_reply(call->sb, DOMINO_EINVAL, "argument body (bin or str) is required");
-		return OP_DONE;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		msg_error_reply(call->sb, DOMINO_ENOMEM, "out of memory");
-		return OP_DONE;
-	}
-	p->call = call;
-	n = body->type == MSGPACK_OBJECT_BIN ? body->via.bin.size : body->via.str.size;
-	if ((p->payload = malloc(n + 1)) == NULL) {
-		pending_free(p);
-		msg_error_reply(call->sb, DOMINO_ENOMEM, "out of memory");
-		return OP_DONE;
-	}
-	memcpy(p->payload, body->type == MSGPACK_OBJECT_BIN ? body->via.bin.ptr :
-	    body->via.str.ptr, n);
-	p->payload[n] = '\0';
-	hc.headers = msg_get(call->req, "headers");
-	{
-		struct forge_req fr = {
-			.method = "POST",
-			.content_type = "application/json",
-			.body = p->payload,
-			.len = n,
-			.header = hdr_get,
-			.ctx = &hc,
-		};
-		if (forge->normalize(&fr, &p->out, &fe) != 0 || p->out.n == 0) {
-			msg_error_reply(call->sb, DOMINO_EINVAL, "%s",
-			    p->out.n == 0 && fe.msg[0] == '\0' ?
-			    "the body carries no event" : fe.msg);
-			pending_free(p);
-			return OP_DONE;
-		}
-	}
-	if (memchr(p->payload, '\0', n) != NULL) {
-		msg_error_reply(call->sb, DOMINO_EINVAL, "the body contains a NUL byte");
-		pending_free(p);
-		return OP_DONE;
-	}
-	return submit_pending(p, forge->name);
-}
-
+/* listener_ok: a listener token may call it (on its own listener). */
 static const struct {
 	const char *name;
 	op_fn fn;
+	int listener_ok;
 } ops[] = {
-	{"stats", op_stats},
-	{"log", op_log},
-	{"secret", op_secret},
-	{"publish", op_publish},
-	{"ingest", op_ingest},
+	{"stats", op_stats, 0},
+	{"log", op_log, 0},
+	{"secret", op_secret, 0},
+	{"publish", op_publish, 0},
+	{"ingest", op_ingest, 0},
+	{"ack", op_ack, 0},
+	{"cursor", op_cursor, 0},
+	{"register", op_register, 1},
+	{"unregister", op_unregister, 1},
+	{"listeners", op_listeners, 0},
+	{"listener", op_listener, 1},
+	{"impact", op_impact, 0},
+	{"deliveries", op_deliveries, 1},
+	{"replay", op_replay, 1},
+	{"retry", op_retry, 1},
+	{"resolve", op_resolve, 1},
+	{"enable", op_enable, 1},
+	{"disable", op_disable, 1},
+	{"report", op_report, 1},
+	{"results", op_results, 1},
 };
+
+/*
+ * A listener token: the request names its listener (`name`, or
+ * `listener.name` for register, or `listener` for deliveries) and the token
+ * hashes to the stored one. Fills call->listener.
+ */
+static int
+listener_auth(struct call *call, const char *tok, size_t tokn)
+{
+	const msgpack_object *lo = msg_get(call->req, "listener");
+	const char *s = NULL;
+	size_t n = 0;
+	struct store_reader *r;
+	struct listener l;
+	const void *data;
+	size_t len;
+	int ok = 0;
+
+	if (msg_str(call->req, "name", &s, &n) != DOMINO_OK &&
+	    msg_str(lo, "name", &s, &n) != DOMINO_OK &&
+	    msg_str(call->req, "listener", &s, &n) != DOMINO_OK)
+		return 0;
+	if (n == 0 || n > LISTENER_NAME_MAX)
+		return 0;
+	memcpy(call->listener, s, n);
+	call->listener[n] = '\0';
+	if (store_reader_open(call->env->st, &r) != DOMINO_OK)
+		return 0;
+	if (store_listener_get(store_reader_view(r), call->listener, &data,
+	    &len) == DOMINO_OK && listener_decode(data, len, &l) == DOMINO_OK) {
+		ok = listener_token_ok(&l, tok, tokn);
+		listener_clear(&l);
+	}
+	store_reader_close(r);
+	if (!ok)
+		call->listener[0] = '\0';
+	return ok;
+}
 
 /* Returns OP_DONE when wk->sb holds the reply. */
 static int
@@ -552,7 +182,7 @@ dispatch(struct worker *wk)
 	int rv;
 
 	memset(call, 0, sizeof(*call));
-	call->c = c;
+	call->env = &c->env;
 	call->wk = wk;
 	call->sb = &wk->sb;
 	msgpack_packer_init(&call->pk, call->sb, msgpack_sbuffer_write);
@@ -568,24 +198,31 @@ dispatch(struct worker *wk)
 		msg_error_reply(call->sb, DOMINO_EINVAL, "the request has no op (string)");
 		return OP_DONE;
 	}
-	if (msg_str(call->req, "token", &tok, &tokn) != DOMINO_OK ||
-	    !auth_is_admin(c->env.auth, tok, tokn)) {
-		msg_error_reply(call->sb, DOMINO_EUNAUTH,
-		    "missing or wrong token; use the admin token from <data>/admin.token");
-		log_msg(LOG_WARN, "control: unauthorized op=\"%.*s\"",
-		    (int)(opn > 32 ? 32 : opn), op);
-		return OP_DONE;
+	if (msg_str(call->req, "token", &tok, &tokn) != DOMINO_OK) {
+		tok = NULL;
+		tokn = 0;
 	}
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (strlen(ops[i].name) == opn && memcmp(ops[i].name, op, opn) == 0)
-			return ops[i].fn(call);
+	call->admin = auth_is_admin(c->env.auth, tok, tokn);
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strlen(ops[i].name) != opn || memcmp(ops[i].name, op, opn) != 0)
+			continue;
+		if (!call->admin && !(ops[i].listener_ok &&
+		    listener_auth(call, tok, tokn))) {
+			msg_error_reply(call->sb, DOMINO_EUNAUTH, "missing or wrong "
+			    "token; use the admin token from <data>/admin.token%s",
+			    ops[i].listener_ok ? " or this listener's own token" : "");
+			log_msg(LOG_WARN, "control: unauthorized op=%s", ops[i].name);
+			return OP_DONE;
+		}
+		return ops[i].fn(call);
+	}
 	msg_error_reply(call->sb, DOMINO_EINVAL, "unknown op \"%.*s\"",
 	    (int)(opn > 64 ? 64 : opn), op);
 	return OP_DONE;
 }
 
 /* Send the reply in wk->sb and release the request. */
-static void
+void
 call_finish(struct call *call)
 {
 	struct worker *wk = call->wk;

@@ -18,6 +18,8 @@ struct auth;
 struct writer;
 struct ingest;
 struct fanout;
+struct deliver;
+struct retention;
 
 /* What operations may use; every pointer outlives the control socket. */
 struct control_env {
@@ -27,6 +29,8 @@ struct control_env {
 	struct writer *w;
 	struct ingest *in;
 	struct fanout *fo;
+	struct deliver *dl;
+	struct retention *ret;
 	const char *http, *pub, *control, *admin; /* bound addresses */
 	int64_t started_ns;
 };

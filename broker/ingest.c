@@ -30,6 +30,11 @@
 
 struct ireq;
 
+/* The answers counted per source, in this order. */
+static const uint16_t counted[] = {200, 202, 400, 401, 404, 405, 411, 413,
+	415, 422, 503};
+#define N_COUNTED (sizeof(counted) / sizeof(counted[0]))
+
 struct ingest {
 	const struct config *cfg;
 	struct writer *w;
@@ -40,7 +45,22 @@ struct ingest {
 	struct ireq *live;
 	int closing;
 	_Atomic uint64_t accepted, duplicates, refused;
+	/* [source][answer]; the extra source row is "unknown source" */
+	_Atomic uint64_t answers[SRC_COUNT + 1][N_COUNTED];
 };
+
+static void
+count(struct ingest *in, const char *source, uint16_t status)
+{
+	int src = SRC_COUNT;
+
+	for (int i = 0; source != NULL && i < SRC_COUNT; i++)
+		if (strcmp(config_source_name(i), source) == 0)
+			src = i;
+	for (size_t i = 0; i < N_COUNTED; i++)
+		if (counted[i] == status)
+			atomic_fetch_add(&in->answers[src][i], 1);
+}
 
 struct ireq {
 	struct ireq *prev, *next;
@@ -116,6 +136,7 @@ reply_error(struct ingest *in, nng_aio *aio, uint16_t status,
 	cJSON_free(s);
 	cJSON_Delete(root);
 	atomic_fetch_add(&in->refused, 1);
+	count(in, source, status);
 	log_msg(LOG_WARN, "ingest: refused status=%u code=%s source=%s id=\"%.64s\" msg=\"%s\"",
 	    status, code, source ? source : "-", id ? id : "-", msg);
 }
@@ -205,6 +226,7 @@ events_done(struct writer_events *we, int status)
 		cJSON_free(s);
 		cJSON_Delete(root);
 		atomic_fetch_add(all_dup ? &in->duplicates : &in->accepted, 1);
+		count(in, source, all_dup ? 200 : 202);
 		for (size_t i = 0; i < we->n; i++)
 			log_msg(LOG_INFO, "ingest: %s seq=%llu source=%s type=%s repo=%s id=\"%.64s\"",
 			    we->ev[i].dup ? "duplicate" : "stored",
@@ -450,6 +472,20 @@ ingest_get_stats(struct ingest *in, struct ingest_stats *out)
 	out->accepted = atomic_load(&in->accepted);
 	out->duplicates = atomic_load(&in->duplicates);
 	out->refused = atomic_load(&in->refused);
+}
+
+void
+ingest_each_count(struct ingest *in,
+    void (*cb)(void *arg, const char *source, unsigned status, uint64_t n),
+    void *arg)
+{
+	for (int s = 0; s <= SRC_COUNT; s++)
+		for (size_t i = 0; i < N_COUNTED; i++) {
+			uint64_t n = atomic_load(&in->answers[s][i]);
+			if (n > 0)
+				cb(arg, s < SRC_COUNT ? config_source_name(s) :
+				    "unknown", counted[i], n);
+		}
 }
 
 void

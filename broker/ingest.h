@@ -29,6 +29,12 @@ int ingest_open(const struct config *cfg, struct writer *w,
 
 void ingest_get_stats(struct ingest *in, struct ingest_stats *out);
 
+/* Call cb for every (source, HTTP answer) counted so far with its count;
+ * requests to an unknown source are counted as source "unknown". */
+void ingest_each_count(struct ingest *in,
+    void (*cb)(void *arg, const char *source, unsigned status, uint64_t n),
+    void *arg);
+
 /*
  * Stop taking requests (new ones get 503), cancel body reads, and wait up
  * to timeout_ms for requests queued on the writer to be answered. The

@@ -8,6 +8,7 @@
  * rest, then everything closes in reverse. Signals are blocked in every
  * thread and taken with sigwait() here, so no handler runs inside nng.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,10 +25,12 @@
 #include "auth.h"
 #include "config.h"
 #include "control.h"
+#include "deliver.h"
 #include "err.h"
 #include "fanout.h"
 #include "ingest.h"
 #include "log.h"
+#include "retention.h"
 #include "store.h"
 #include "version.h"
 #include "writer.h"
@@ -142,6 +145,8 @@ main(int argc, char **argv)
 	struct control *ctl = NULL;
 	struct admin *adm = NULL;
 	struct auth *auth = NULL;
+	struct deliver *dl = NULL;
+	struct retention *ret = NULL;
 	char *b_http = NULL, *b_pub = NULL, *b_control = NULL, *b_admin = NULL;
 	char err[1024] = "", sdir[4096], ready[8192];
 	sigset_t sigs;
@@ -179,6 +184,10 @@ main(int argc, char **argv)
 
 	if (sodium_init() < 0) {
 		fprintf(stderr, "dominod: libsodium failed to initialize\n");
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "dominod: libcurl failed to initialize\n");
 		return 1;
 	}
 	if (config_path != NULL) {
@@ -221,8 +230,17 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (writer_start(st, fo, cfg.writer.batch_max, cfg.writer.queue_max,
-	    &w) != DOMINO_OK) {
+	    cfg.graph_max_depth, &w) != DOMINO_OK) {
 		fprintf(stderr, "dominod: cannot start the writer thread\n");
+		goto out;
+	}
+	if (deliver_start(&cfg, st, w, &dl) != DOMINO_OK) {
+		fprintf(stderr, "dominod: cannot start the delivery engine\n");
+		goto out;
+	}
+	writer_set_hook(w, deliver_kick, dl);
+	if (retention_start(&cfg, st, w, 60000, &ret) != DOMINO_OK) {
+		fprintf(stderr, "dominod: cannot start retention\n");
 		goto out;
 	}
 	if (ingest_open(&cfg, w, &in, &b_http, err, sizeof(err)) != DOMINO_OK ||
@@ -234,7 +252,7 @@ main(int argc, char **argv)
 	{
 		struct control_env env = {
 			.cfg = &cfg, .st = st, .auth = auth, .w = w, .in = in,
-			.fo = fo, .http = b_http, .pub = b_pub,
+			.fo = fo, .dl = dl, .ret = ret, .http = b_http, .pub = b_pub,
 			.control = cfg.listen.control, .admin = b_admin,
 			.started_ns = now_ns(),
 		};
@@ -286,11 +304,14 @@ out:
 	 * close; a control request arriving meanwhile is refused cleanly. */
 	if (in != NULL)
 		ingest_quiesce(in, 10000);
+	deliver_stop(dl);
+	retention_stop(ret);
 	writer_stop(w);
 	control_close(ctl);
 	admin_close(adm);
 	ingest_close(in);
 	writer_free(w);
+	deliver_free(dl);
 	fanout_close(fo);
 	store_close(st);
 	auth_close(auth);
@@ -301,5 +322,6 @@ out:
 	if (rc == 0)
 		log_msg(LOG_INFO, "stopped");
 	config_free(&cfg);
+	curl_global_cleanup();
 	return rc;
 }

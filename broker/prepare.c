@@ -85,6 +85,7 @@ prepare_events(struct domino_event *evs, size_t n, const char *source,
 		e->id = ev->id;
 		e->repo = ev->repo;
 		e->ref = ev->ref;
+		e->type = ev->type;
 		we->n++;
 	}
 	*out = we;

@@ -26,6 +26,7 @@ struct store_stats {
 	uint64_t events;
 	uint64_t map_size;  /* bytes reserved for the map */
 	uint64_t used;      /* bytes in use */
+	uint64_t trimmed_before; /* events below this seq were trimmed, 0 none */
 };
 
 /*
@@ -90,5 +91,131 @@ int store_reader_next(struct store_reader *r, uint64_t *seq,
 /* The seq stored for (source, id): DOMINO_OK or DOMINO_ENOTFOUND. */
 int store_reader_find_id(struct store_reader *r, const char *source,
     const char *id, uint64_t *seq);
+
+/* --- listeners, dependency index, deliveries --- */
+
+/*
+ * A view of an open transaction, read or write, for code that only reads
+ * (the matcher runs in the writer's transaction and in readers alike).
+ */
+struct store_txn;
+
+struct store_txn *store_wtxn_view(struct store_wtxn *t);
+struct store_txn *store_reader_view(struct store_reader *r);
+
+/* The stored registration of name: DOMINO_OK or DOMINO_ENOTFOUND. data
+ * points into the map and lives as long as the transaction. */
+int store_listener_get(struct store_txn *v, const char *name,
+    const void **data, size_t *len);
+
+/* Every listener in name order; cb returning non-zero stops. */
+int store_listener_each(struct store_txn *v,
+    int (*cb)(void *arg, const char *name, size_t nlen, const void *data,
+    size_t len), void *arg);
+
+int store_listener_put(struct store_wtxn *t, const char *name,
+    const void *data, size_t len);
+int store_listener_del(struct store_wtxn *t, const char *name);
+
+/*
+ * Dependency index: key (a repo, or a glob pattern) -> value (listener
+ * name NUL entry index). Globs live under keys starting with 0x01 so they
+ * can be walked as one small list.
+ */
+int store_dep_put(struct store_wtxn *t, const char *pattern, int glob,
+    const char *name, unsigned idx);
+int store_dep_del(struct store_wtxn *t, const char *pattern, int glob,
+    const char *name, unsigned idx);
+
+/* Listeners depending exactly on repo: cb(name, idx). */
+int store_dep_exact(struct store_txn *v, const char *repo,
+    int (*cb)(void *arg, const char *name, unsigned idx), void *arg);
+
+/* Every glob entry: cb(pattern, name, idx). */
+int store_dep_globs(struct store_txn *v,
+    int (*cb)(void *arg, const char *pattern, const char *name, unsigned idx),
+    void *arg);
+
+/*
+ * Deliveries: key listener NUL seq -> record; the `due` index orders them
+ * by next attempt time (ns).
+ */
+int store_delivery_put(struct store_wtxn *t, const char *listener,
+    uint64_t seq, const void *data, size_t len, uint64_t due_ns);
+
+/* Delete every delivery of listener (and its due entries). */
+int store_delivery_del_listener(struct store_wtxn *t, const char *listener,
+    uint64_t *count);
+
+/*
+ * Deliveries in key order, of one listener (or all when listener is NULL),
+ * starting at seq from. cb returning non-zero stops.
+ */
+int store_delivery_each(struct store_txn *v, const char *listener,
+    uint64_t from,
+    int (*cb)(void *arg, const char *listener, uint64_t seq, const void *data,
+    size_t len), void *arg);
+
+/* One delivery record: DOMINO_OK or DOMINO_ENOTFOUND. */
+int store_delivery_get(struct store_txn *v, const char *listener,
+    uint64_t seq, const void **data, size_t *len);
+
+/* Add / remove one entry of the due index. */
+int store_due_put(struct store_wtxn *t, uint64_t due_ns, const char *listener,
+    uint64_t seq);
+int store_due_del(struct store_wtxn *t, uint64_t due_ns, const char *listener,
+    uint64_t seq);
+
+/*
+ * The due index in time order; cb gets (due_ns, listener, seq) and returns
+ * non-zero to stop.
+ */
+int store_due_each(struct store_txn *v,
+    int (*cb)(void *arg, uint64_t due_ns, const char *listener, uint64_t seq),
+    void *arg);
+
+/* One event by seq: DOMINO_OK or DOMINO_ENOTFOUND. */
+int store_event_get(struct store_txn *v, uint64_t seq, const void **data,
+    size_t *len);
+
+/* Revalidation results: key listener NUL seq -> report map. */
+int store_result_put(struct store_wtxn *t, const char *listener, uint64_t seq,
+    const void *data, size_t len);
+int store_result_get(struct store_txn *v, const char *listener, uint64_t seq,
+    const void **data, size_t *len);
+int store_result_each(struct store_txn *v, const char *listener,
+    int (*cb)(void *arg, const char *listener, uint64_t seq, const void *data,
+    size_t len), void *arg);
+
+/* Durable consumer cursors: name -> last acknowledged seq. */
+int store_cursor_get(struct store_txn *v, const char *name, uint64_t *seq);
+int store_cursor_put(struct store_wtxn *t, const char *name, uint64_t seq);
+int store_cursor_del(struct store_wtxn *t, const char *name);
+int store_cursor_each(struct store_txn *v,
+    int (*cb)(void *arg, const char *name, size_t nlen, uint64_t seq),
+    void *arg);
+
+/*
+ * Retention: delete events with seq < before (and their ids and by_repo
+ * index entries), at most max of them, oldest first. *trimmed gets how many
+ * went, *bytes their size. The first seq still kept is remembered in meta
+ * (store_get_stats reports it as trimmed_before).
+ */
+int store_trim(struct store_wtxn *t, uint64_t before, uint64_t max,
+    uint64_t *trimmed, uint64_t *bytes);
+
+/* Received time (ns) of the oldest event, 0 when empty. */
+int store_oldest_time(struct store_txn *v, int64_t *time_ns, uint64_t *seq);
+
+/* Bytes the events database takes (pages in use), and its count. */
+uint64_t store_events_bytes(struct store_txn *v);
+uint64_t store_events_count(struct store_txn *v);
+
+/*
+ * Walk from the oldest event while events are older than cutoff_ns (at
+ * most max_scan); *before gets the first seq not older (or past the scan).
+ */
+int store_seq_after_time(struct store_txn *v, int64_t cutoff_ns,
+    uint64_t max_scan, uint64_t *before);
 
 #endif

@@ -8,22 +8,26 @@
 #include <string.h>
 #include <time.h>
 
+#include "delivery.h"
 #include "err.h"
 #include "fanout.h"
 #include "log.h"
+#include "match.h"
 #include "store.h"
 #include "writer.h"
 
 struct writer {
 	struct store *st;
 	struct fanout *fo;
-	uint32_t batch_max, queue_max;
+	uint32_t batch_max, queue_max, graph_depth;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct wcmd *head, *tail;
 	uint32_t len;
 	int stopping, joined;
+	void (*hook)(void *arg);
+	void *hook_arg;
 	struct writer_stats stats;
 };
 
@@ -50,15 +54,60 @@ writer_submit(struct writer *w, struct wcmd *c)
 	return rv;
 }
 
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Create the delivery records of one new event (same transaction). */
+static int
+match_event(struct writer *w, struct store_wtxn *t, struct writer_event *e)
+{
+	struct match_result mr = {0};
+	int64_t now = now_ns();
+	int rv;
+
+	e->matched = 0;
+	rv = match_run(store_wtxn_view(t), e->repo, e->ref, e->type, 1,
+	    w->graph_depth, &mr);
+	for (size_t i = 0; rv == DOMINO_OK && i < mr.n; i++) {
+		const char **via;
+		size_t nv, len;
+		char *rec;
+
+		/* A disabled listener still gets its records: they wait as
+		 * its backlog until it is enabled. */
+		if ((rv = match_via(&mr, i, e->repo, &via, &nv)) != DOMINO_OK)
+			break;
+		rv = delivery_new(via, nv, e->repo, e->ref, e->type, now, &rec,
+		    &len);
+		free(via);
+		if (rv != DOMINO_OK)
+			break;
+		rv = store_delivery_put(t, mr.hits[i].name, e->seq, rec, len,
+		    (uint64_t)now);
+		free(rec);
+		e->matched++;
+	}
+	match_result_clear(&mr);
+	return rv;
+}
+
 static int
 events_apply(struct wcmd *c, struct store_wtxn *t)
 {
 	struct writer_events *we = (struct writer_events *)c;
+	struct writer *w = we->writer;
 
 	for (size_t i = 0; i < we->n; i++) {
 		struct writer_event *e = &we->ev[i];
 		int rv = store_append(t, e->source, e->id, e->buf, e->len,
 		    e->repo, strlen(e->repo), &e->seq, &e->dup);
+		if (rv == DOMINO_OK && !e->dup)
+			rv = match_event(w, t, e);
 		if (rv != DOMINO_OK)
 			return rv;
 	}
@@ -78,6 +127,7 @@ writer_submit_events(struct writer *w, struct writer_events *we)
 {
 	we->cmd.apply = events_apply;
 	we->cmd.committed = events_committed;
+	we->writer = w;
 	return writer_submit(w, &we->cmd);
 }
 
@@ -90,9 +140,14 @@ static int
 apply_batch(struct writer *w, struct wcmd *batch)
 {
 	struct store_wtxn *t;
-	int rv;
+	int rv, grows = 0;
 
-	for (int attempt = 0; attempt < 64; attempt++) {
+	/*
+	 * A refusal drops one more command from the batch for good, so
+	 * refusals end after at most one retry per command; only map growth
+	 * needs a bound.
+	 */
+	for (;;) {
 		int redo = 0;
 
 		if ((rv = store_wbegin(w->st, &t)) != DOMINO_OK)
@@ -119,13 +174,14 @@ apply_batch(struct writer *w, struct wcmd *batch)
 		}
 		if (redo == 2)
 			continue;
+		if (++grows > 64)
+			return DOMINO_ESTORE;
 		for (struct wcmd *c = batch; c != NULL; c = c->next)
 			if (c->status == DOMINO_EFULL)
 				c->status = -1;
 		if ((rv = store_grow(w->st)) != DOMINO_OK)
 			return rv;
 	}
-	return DOMINO_ESTORE;
 }
 
 static void
@@ -187,13 +243,17 @@ run(void *arg)
 				publish(w, c);
 			c->committed(c, st);
 		}
+		pthread_mutex_lock(&w->mu);
+		if (w->hook != NULL && rv == DOMINO_OK)
+			w->hook(w->hook_arg);
+		pthread_mutex_unlock(&w->mu);
 	}
 	return NULL;
 }
 
 int
 writer_start(struct store *st, struct fanout *fo, uint32_t batch_max,
-    uint32_t queue_max, struct writer **out)
+    uint32_t queue_max, uint32_t graph_depth, struct writer **out)
 {
 	struct writer *w;
 
@@ -203,6 +263,7 @@ writer_start(struct store *st, struct fanout *fo, uint32_t batch_max,
 	w->fo = fo;
 	w->batch_max = batch_max > 0 ? batch_max : 256;
 	w->queue_max = queue_max > 0 ? queue_max : 65536;
+	w->graph_depth = graph_depth > 0 ? graph_depth : 8;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
@@ -213,6 +274,15 @@ writer_start(struct store *st, struct fanout *fo, uint32_t batch_max,
 	}
 	*out = w;
 	return DOMINO_OK;
+}
+
+void
+writer_set_hook(struct writer *w, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->mu);
+	w->hook = fn;
+	w->hook_arg = arg;
+	pthread_mutex_unlock(&w->mu);
 }
 
 void

@@ -38,17 +38,21 @@ struct writer_event {
 	size_t len;
 	const char *source;
 	const char *id;
-	const char *repo, *ref;
+	const char *repo, *ref, *type;
 	uint64_t seq;      /* out: assigned (or first, when dup) */
 	int dup;           /* out: already in the log */
+	uint32_t matched;  /* out: delivery records created */
 };
 
 /*
  * A command appending n events atomically (one webhook may carry several).
- * The writer publishes each new event after the commit, then calls done.
+ * Each new event is matched against the dependency graph in the same
+ * transaction and gets its delivery records there. The writer publishes
+ * each new event after the commit, then calls done.
  */
 struct writer_events {
 	struct wcmd cmd;
+	struct writer *writer; /* set by writer_submit_events */
 	void (*done)(struct writer_events *we, int status);
 	void *arg;
 	size_t n;
@@ -62,10 +66,11 @@ struct writer_stats {
 
 /*
  * Start the writer thread. fanout may be NULL (no live publishing, e.g.
- * in unit tests). Returns DOMINO_OK or DOMINO_ENOMEM.
+ * in unit tests). graph_depth bounds transitive matching. Returns
+ * DOMINO_OK or DOMINO_ENOMEM.
  */
 int writer_start(struct store *st, struct fanout *fo, uint32_t batch_max,
-    uint32_t queue_max, struct writer **out);
+    uint32_t queue_max, uint32_t graph_depth, struct writer **out);
 
 /*
  * Queue a command. Ownership passes to the writer only on DOMINO_OK; then
@@ -78,6 +83,14 @@ int writer_submit(struct writer *w, struct wcmd *c);
 int writer_submit_events(struct writer *w, struct writer_events *we);
 
 void writer_get_stats(struct writer *w, struct writer_stats *out);
+
+/*
+ * Call fn(arg) on the writer thread after every committed batch (the
+ * delivery engine uses it to look for new due deliveries). Set it before
+ * submitting commands that need it; not thread-safe against a running
+ * batch otherwise.
+ */
+void writer_set_hook(struct writer *w, void (*fn)(void *arg), void *arg);
 
 /*
  * Refuse new commands (writer_submit answers DOMINO_EUNAVAIL from now on),

@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -259,4 +260,86 @@ conn_reply_free(struct conn_reply *r)
 		nng_msg_free(r->msg);
 	r->msg = NULL;
 	r->root = NULL;
+}
+
+/* Shared by conn_close_socket() and its closer thread; the last of the
+ * two to finish frees it. */
+struct closer {
+	nng_socket sock;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int refs;
+};
+
+static void
+closer_release(struct closer *c)
+{
+	int last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (last) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+	}
+}
+
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+
+	nng_close(c->sock);
+	pthread_mutex_lock(&c->mu);
+	c->done = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	closer_release(c);
+	return NULL;
+}
+
+void
+conn_close_socket(const domino *d, nng_socket sock, const char *what)
+{
+	struct closer *c = calloc(1, sizeof(*c));
+	struct timespec dl;
+	pthread_t t;
+	int done;
+
+	if (c == NULL) {
+		nng_close(sock);
+		return;
+	}
+	c->sock = sock;
+	c->refs = 2;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&t, NULL, closer_main, c) != 0) {
+		c->refs = 1;
+		closer_release(c);
+		nng_close(sock);
+		return;
+	}
+	pthread_detach(t);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += CONN_CLOSE_WAIT_MS / 1000;
+	dl.tv_nsec += (long)(CONN_CLOSE_WAIT_MS % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!c->done &&
+	    pthread_cond_timedwait(&c->cv, &c->mu, &dl) == 0)
+		;
+	done = c->done;
+	pthread_mutex_unlock(&c->mu);
+	if (!done)
+		conn_logf(d, DOMINO_LOG_WARN, "closing the %s socket did not "
+		    "finish in %d ms (a known nng 1.5.2 hang); going on "
+		    "without it", what, CONN_CLOSE_WAIT_MS);
+	closer_release(c);
 }

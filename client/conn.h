@@ -83,4 +83,13 @@ int conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r);
 
 void conn_reply_free(struct conn_reply *r);
 
+/*
+ * nng_close(sock), waiting at most CONN_CLOSE_WAIT_MS for it. nng 1.5.2
+ * can hang in nng_close() (nng issue #1543: its reaper waits for a task
+ * that never starts); then the close is left to a detached thread, a
+ * warning is logged and the caller goes on rather than hang.
+ */
+#define CONN_CLOSE_WAIT_MS 2000
+void conn_close_socket(const domino *d, nng_socket sock, const char *what);
+
 #endif

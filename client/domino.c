@@ -110,7 +110,7 @@ domino_close(domino *d)
 	if (d == NULL)
 		return;
 	sub_close_all(d);
-	nng_close(d->sock);
+	conn_close_socket(d, d->sock, "control");
 	handle_free(d);
 }
 

@@ -278,7 +278,9 @@ struct domino_sub_opts {
  *
  * o:   the options; they and the filter string are copied.
  * out: receives the subscription on success (free with
- *      domino_unsubscribe()).
+ *      domino_unsubscribe()). *out is written before the first callback
+ *      can run, so a callback may read it (e.g. through arg) to
+ *      unsubscribe.
  *
  * The pub address comes from domino_opts.pub, or from a `stats` call on the
  * first subscription (cached in d). Events published before the link is up
@@ -321,6 +323,319 @@ uint64_t domino_sub_last_seq(domino_sub *s);
  * when a callback is not running.
  */
 void domino_unsubscribe(domino_sub *s);
+
+/* ------------------------------------------------------------------------
+ * Publishing by hand, and ingesting bodies that did not come over HTTP.
+ * Both need the admin token and answer after the event is committed.
+ */
+
+/* A name/value pair: headers, labels, callback config. Borrowed. */
+struct domino_kv {
+	const char *key;
+	const char *value;
+};
+
+/* The arguments of domino_publish(). Zero-initialize; NULL/0 is "absent". */
+struct domino_publish_args {
+	const char *repo;    /* required, host/owner/name */
+	const char *ref;     /* full ref; a short name "main" becomes refs/heads/main */
+	const char *type;    /* a normalized type (push, tag, ...); NULL: push */
+	const char *before, *after, *actor, *url;
+	const char *id;      /* delivery id, the dedupe key; NULL: a UUID */
+	const char *event;   /* the "forge event name"; NULL: "publish" */
+	const char *const *depends_on; /* n_depends_on strings */
+	size_t n_depends_on;
+};
+
+/* One event stored (or found already stored) by publish or ingest. */
+struct domino_published_event {
+	uint64_t seq;
+	char *id;
+	int duplicate;       /* the id was already in the log: nothing stored */
+};
+
+/* The answer of domino_publish() and domino_ingest(). */
+struct domino_published {
+	uint64_t seq;        /* seq of the first event */
+	char *id;            /* id of the first event */
+	int duplicate;       /* every event was a duplicate */
+	struct domino_published_event *events; /* all of them, in order */
+	size_t n_events;     /* >= 1 */
+};
+
+/* Free every member of p and zero it. Safe on a zeroed struct or NULL. */
+void domino_published_clear(struct domino_published *p);
+
+/*
+ * Store a hand-made event (source "generic"): the `publish` operation.
+ *
+ * a:   the event; its strings are sent, not kept.
+ * out: filled on success (domino_published_clear()); zeroed on failure.
+ *
+ * Returns DOMINO_OK (also for a duplicate id: see out->duplicate),
+ * DOMINO_EINVAL (no repo locally, or the broker names the bad argument:
+ * unknown type, repo not host/owner/name), DOMINO_EUNAUTH, DOMINO_EUNAVAIL
+ * (busy or shutting down: nothing was stored, retry), or a local failure.
+ * Thread-safe.
+ */
+int domino_publish(domino *d, const struct domino_publish_args *a,
+    struct domino_published *out);
+
+/* The arguments of domino_ingest(). */
+struct domino_ingest_args {
+	const char *source;  /* forge: github, gitlab, gitea, bitbucket, gerrit, generic */
+	const void *body;    /* the webhook body (JSON), len bytes */
+	size_t len;
+	const struct domino_kv *headers; /* optional forge headers, n_headers */
+	size_t n_headers;
+};
+
+/*
+ * Run a forge's normalizer on a body that did not arrive over HTTP (one
+ * line of Gerrit's stream-events, a saved webhook): the `ingest`
+ * operation. The admin token stands in for the webhook signature. A body
+ * may yield several events (a Bitbucket push of several refs).
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL with the forge's reason in
+ * domino_errmsg() (not JSON, a field missing) — nothing was stored then —,
+ * DOMINO_ENOTFOUND (no such forge), DOMINO_EUNAUTH, DOMINO_EUNAVAIL,
+ * DOMINO_ETOOBIG, or a local failure. Thread-safe.
+ */
+int domino_ingest(domino *d, const struct domino_ingest_args *a,
+    struct domino_published *out);
+
+/* ------------------------------------------------------------------------
+ * Listeners: registrations of what a downstream project depends on and how
+ * to call it back (proto/README.md, "Listeners"). The registration itself
+ * is a msgpack map, so anything the broker accepts can be sent; build one
+ * with domino_registration_pack() or domino_yaml_to_msgpack().
+ */
+
+/* One depends_on entry. ref and types are optional (NULL / 0). */
+struct domino_dep {
+	const char *repo;    /* host/owner/name, a glob, or "host/org/" */
+	const char *ref;     /* ref glob; "main" means refs/heads/main */
+	const char *const *types; /* event types, n_types of them */
+	size_t n_types;
+};
+
+/* A registration for domino_registration_pack(). Zero-initialize; every
+ * pointer is borrowed for the call. */
+struct domino_registration {
+	const char *name;                     /* required */
+	const struct domino_dep *depends_on;  /* required, n_depends_on >= 1 */
+	size_t n_depends_on;
+	const char *provides;                 /* optional */
+	const char *plugin;                   /* required: http, exec, nng, file */
+	const struct domino_kv *config;       /* callback config, string values */
+	size_t n_config;
+	int has_support_level;                /* 0: the broker's default (2) */
+	unsigned support_level;               /* 0 core .. 3 third party */
+	const struct domino_kv *labels;
+	size_t n_labels;
+	int coalesce;
+};
+
+/*
+ * Encode r as the registration map of the `register` operation. Only
+ * presence is checked here (name, a depends_on, plugin); the broker
+ * validates the rest and names the field it refuses.
+ *
+ * out, len: a malloc'd buffer (free()) and its size, on success.
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL (with domino_errmsg() naming what is
+ * missing), DOMINO_ENOMEM. Pure and thread-safe.
+ */
+int domino_registration_pack(const struct domino_registration *r,
+    void **out, size_t *len);
+
+/*
+ * Convert a YAML (or JSON) document to msgpack, generically: mappings
+ * become maps with string keys, sequences arrays, scalars strings, except
+ * plain (unquoted) scalars that read as a decimal integer (uint, or int
+ * when negative), true/false (bool) or null/~/nothing (nil). A "!!str" tag
+ * keeps a scalar a string. Refused, with domino_errmsg() saying
+ * "NAME:LINE: reason": a YAML syntax error, anchors and aliases, other
+ * tags, more than one document, duplicate keys, a key that is not a
+ * scalar, nesting deeper than 32, more than 2^20 nodes, an integer that
+ * does not fit 64 bits, and an empty input.
+ *
+ * text, len: the document (not necessarily NUL-terminated); at most
+ *      16 MiB.
+ * name: what to call the input in messages (a file name); NULL: "input".
+ * out, olen: a malloc'd msgpack buffer (free()) and its size, on success.
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL, DOMINO_ETOOBIG, DOMINO_ENOMEM. Pure
+ * and thread-safe.
+ */
+int domino_yaml_to_msgpack(const char *text, size_t len, const char *name,
+    void **out, size_t *olen);
+
+/*
+ * Write a msgpack map (e.g. a registration, or a reply of domino_call())
+ * as JSON text: integers exact, bin as base64, ext as null. The input
+ * passes the same bounded check as every message from the network.
+ *
+ * pretty: non-zero indents by two spaces; 0 writes one line.
+ * out: a malloc'd NUL-terminated string (free()) on success.
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL / DOMINO_ETRUNC / DOMINO_ETOOBIG (not
+ * one well-formed msgpack value within the limits), DOMINO_EPROTO (not a
+ * map), DOMINO_ENOMEM. Pure and thread-safe.
+ */
+int domino_msgpack_to_json(const void *buf, size_t len, int pretty,
+    char **out);
+
+/* The answer of domino_register(). */
+struct domino_registered {
+	char *name;
+	int created;         /* 1: new listener; 0: an existing one updated */
+	char *token;         /* the listener's token, only when created or
+	                      * rotated (else NULL); shown once, the broker
+	                      * keeps only its hash */
+};
+
+/* Free (wiping the token) every member of r and zero it. NULL is a no-op. */
+void domino_registered_clear(struct domino_registered *r);
+
+/*
+ * Create or update a listener: the `register` operation.
+ *
+ * listener, len: the registration map (msgpack); it is sent as it is.
+ * rotate_token: non-zero asks for a new token (the old one stops working).
+ * out: filled on success (domino_registered_clear()); zeroed on failure.
+ *
+ * Updating an existing name needs the admin token or that listener's own
+ * token (DOMINO_ECONFLICT otherwise). A registration the broker refuses is
+ * DOMINO_EINVAL and domino_errmsg() names the field
+ * ("depends_on[1].ref: ..."). A listener token may only register itself.
+ * Returns DOMINO_OK, DOMINO_EINVAL, DOMINO_ECONFLICT, DOMINO_EUNAUTH,
+ * DOMINO_EUNAVAIL, or a local failure. Thread-safe.
+ */
+int domino_register(domino *d, const void *listener, size_t len,
+    int rotate_token, struct domino_registered *out);
+
+/*
+ * Remove a listener, its dependency entries and its deliveries.
+ *
+ * removed: may be NULL; receives how many delivery records went with it.
+ *
+ * Returns DOMINO_OK, DOMINO_ENOTFOUND, DOMINO_EUNAUTH (a listener token
+ * naming another listener), or a local failure. Thread-safe.
+ */
+int domino_unregister(domino *d, const char *name, uint64_t *removed);
+
+/*
+ * Every listener, as JSON text: an array of summaries ordered by name,
+ * each {name, depends_on, provides?, support_level, labels?, created,
+ * updated (unix ns, exact integers), disabled, plugin}. depends_on
+ * entries are strings or {repo, ref?, types?} objects.
+ *
+ * json: a malloc'd string (free()) on success.
+ *
+ * Needs the admin token. Returns DOMINO_OK, DOMINO_EUNAUTH, or a local
+ * failure. Thread-safe.
+ */
+int domino_listeners(domino *d, char **json);
+
+/*
+ * One listener as stored, as a JSON object: the summary's fields plus
+ * callback {plugin, config} — secret config values come back as "***" —,
+ * retry (when set) and coalesce.
+ *
+ * Returns DOMINO_OK, DOMINO_ENOTFOUND, DOMINO_EUNAUTH, or a local failure.
+ * Thread-safe.
+ */
+int domino_listener(domino *d, const char *name, char **json);
+
+/* Options of domino_impact(). Zero-initialize. */
+struct domino_impact_opts {
+	unsigned max_depth;       /* 0: the broker's graph.max_depth */
+	int has_support_level;    /* non-zero: filter by support_level */
+	unsigned support_level;   /* only listeners at this level or more
+	                           * important (<=) */
+};
+
+/* One listener reached by a change, in breadth-first order. */
+struct domino_impact_hit {
+	char *name;
+	unsigned depth;           /* 1: depends on the repo itself */
+	unsigned support_level;
+	int disabled;
+	char *provides;           /* NULL when it provides nothing */
+	char *parent;             /* the listener it is reached through;
+	                           * NULL at depth 1 */
+	char **via;               /* repos from the changed one to it */
+	size_t n_via;
+};
+
+struct domino_impact {
+	char *repo;
+	struct domino_impact_hit *hits;
+	size_t n;
+};
+
+/* Free every member of im and zero it. Safe on a zeroed struct or NULL. */
+void domino_impact_clear(struct domino_impact *im);
+
+/*
+ * "If repo changed, who would hear about it?" — the `impact` operation:
+ * the listeners reached directly and transitively, without storing
+ * anything. With a support-level filter a listener may be listed while
+ * its parent is not (the parent is less important).
+ *
+ * o:   may be NULL for the defaults.
+ * out: filled on success (domino_impact_clear()); zeroed on failure.
+ *
+ * Needs the admin token. Returns DOMINO_OK, DOMINO_EINVAL (no repo),
+ * DOMINO_EUNAUTH, or a local failure. Thread-safe.
+ */
+int domino_impact(domino *d, const char *repo,
+    const struct domino_impact_opts *o, struct domino_impact *out);
+
+/* What domino_deliveries() reads. Zero-initialize. */
+struct domino_deliveries_query {
+	const char *listener;  /* NULL: every listener (admin) or the token's own */
+	const char *state;     /* pending, in_flight, ok, failed, dead; NULL: all */
+	uint64_t from;         /* only seqs >= from; 0: all */
+	uint64_t limit;        /* 0: 100; the broker caps it at 1000 */
+};
+
+/* One delivery record: a (listener, event) pair reached by matching. */
+struct domino_delivery {
+	char *listener;
+	uint64_t seq;
+	char *state;
+	uint64_t attempt;      /* attempts made so far */
+	int64_t next;          /* next attempt due, unix ns; 0 when none */
+	int64_t created;       /* unix ns */
+	char **via;            /* repos from the changed one to the listener */
+	size_t n_via;
+	char *repo, *ref, *type; /* of the event; each may be NULL */
+};
+
+struct domino_deliveries {
+	struct domino_delivery *v;
+	size_t n;
+	int more;              /* more records matched than were returned */
+};
+
+/* Free every member of dl and zero it. Safe on a zeroed struct or NULL. */
+void domino_deliveries_clear(struct domino_deliveries *dl);
+
+/*
+ * Delivery records ordered by listener, then seq: the `deliveries`
+ * operation (one request; narrow the query when out->more is set).
+ *
+ * q:   may be NULL for everything the token may see.
+ * out: filled on success (domino_deliveries_clear()); zeroed on failure.
+ *
+ * A listener token sees only its own deliveries. Returns DOMINO_OK,
+ * DOMINO_EINVAL (unknown state), DOMINO_EUNAUTH, or a local failure.
+ * Thread-safe.
+ */
+int domino_deliveries(domino *d, const struct domino_deliveries_query *q,
+    struct domino_deliveries *out);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,7 @@ struct domino_sub {
 	domino *d;
 	struct domino_sub *next; /* in d->subs, under d->mu */
 	nng_socket sock;
+	nng_dialer dialer;
 	pthread_t thr;
 	struct topic_filter filter;
 	char *filter_text;
@@ -46,6 +47,7 @@ struct domino_sub {
 
 	pthread_mutex_t mu;        /* guards the fields below */
 	pthread_cond_t cv;
+	int started;               /* *out is set: callbacks may run */
 	int ready;                 /* link up and replay done */
 	int done;                  /* the thread has left its loop */
 	int self_free;             /* unsubscribed from a callback */
@@ -187,6 +189,15 @@ set_state(struct domino_sub *s, int ready, int done)
 }
 
 static void
+set_started(struct domino_sub *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->started = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
 sub_free(struct domino_sub *s)
 {
 	topic_filter_clear(&s->filter);
@@ -203,6 +214,12 @@ sub_thread(void *arg)
 	uint64_t heard = now_ms(), dead_after = 3 * (uint64_t)s->heartbeat_ms;
 	int up = 0, ever_up = 0, self_free;
 
+	/* A callback may unsubscribe with the pointer domino_subscribe()
+	 * stores in *out; make sure it is there first. */
+	pthread_mutex_lock(&s->mu);
+	while (!s->started)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 	while (!atomic_load(&s->stop)) {
 		nng_msg *m = NULL;
 		int nrv = nng_recvmsg(s->sock, &m, 0);
@@ -235,7 +252,7 @@ sub_thread(void *arg)
 			set_state(s, 1, 0);
 		} else if (!up) {
 			up = 1;
-			conn_logf(s->d, DOMINO_LOG_INFO, "fan-out link up");
+			conn_logf(s->d, DOMINO_LOG_INFO, "fan-out link up again");
 			if (s->cb.on_link != NULL)
 				s->cb.on_link(s->cb.arg, 1);
 		}
@@ -253,7 +270,9 @@ sub_thread(void *arg)
 	if (self_free) {
 		/* domino_unsubscribe() was called from one of our callbacks:
 		 * nobody will join us, so clean up here. */
-		nng_close(s->sock);
+		nng_dialer_close(s->dialer);
+		/* No logging: the handle may be closed by now. */
+		conn_close_socket(NULL, s->sock, "subscription");
 		pthread_detach(pthread_self());
 		sub_free(s);
 	}
@@ -374,7 +393,7 @@ sub_socket(struct domino_sub *s, const char *url)
 		nng_close(s->sock);
 		return conn_nng_err(nrv, "cannot set subscription options");
 	}
-	nrv = nng_dial(s->sock, url, NULL, 0);
+	nrv = nng_dial(s->sock, url, &s->dialer, 0);
 	if (nrv != 0) {
 		char what[300];
 		snprintf(what, sizeof(what), "cannot connect to %.256s", url);
@@ -442,6 +461,7 @@ domino_subscribe(domino *d, const struct domino_sub_opts *o, domino_sub **out)
 	conn_logf(d, DOMINO_LOG_DEBUG, "subscribed url=%s filter=%s", url,
 	    s->filter_text ? s->filter_text : "*");
 	*out = s;
+	set_started(s);
 	s = NULL;
 out:
 	free(url);
@@ -528,7 +548,8 @@ stop_and_free(struct domino_sub *s)
 	}
 	/* Close first: a receive in progress returns NNG_ECLOSED at once,
 	 * and nothing waits on nng in the thread after that. */
-	nng_close(s->sock);
+	nng_dialer_close(s->dialer);
+	conn_close_socket(s->d, s->sock, "subscription");
 	pthread_join(s->thr, NULL);
 	sub_free(s);
 }

@@ -43,6 +43,8 @@ struct cli_cmd {
 };
 
 extern const struct cli_cmd cmd_tail, cmd_log, cmd_status, cmd_secret;
+extern const struct cli_cmd cmd_publish, cmd_ingest, cmd_register,
+    cmd_unregister, cmd_listeners, cmd_listener, cmd_impact, cmd_deliveries;
 
 /* Free what cli_open() resolved. */
 void cli_free(struct cli *c);

@@ -12,7 +12,9 @@
 #include "cli.h"
 
 static const struct cli_cmd *const cmds[] = {
-	&cmd_status, &cmd_tail, &cmd_log, &cmd_secret, NULL,
+	&cmd_status, &cmd_tail, &cmd_log, &cmd_secret, &cmd_publish,
+	&cmd_ingest, &cmd_register, &cmd_unregister, &cmd_listeners,
+	&cmd_listener, &cmd_impact, &cmd_deliveries, NULL,
 };
 
 static const struct cli_cmd *
@@ -30,8 +32,8 @@ usage_all(FILE *f)
 	fputs("usage: domino [--control URL] [--token T] [--data DIR] "
 	    "[--json] COMMAND [ARGS]\n\ncommands:\n", f);
 	for (size_t i = 0; cmds[i] != NULL; i++)
-		fprintf(f, "  %-8s %s\n", cmds[i]->name, cmds[i]->summary);
-	fputs("  help     show the usage of a command: domino help COMMAND\n"
+		fprintf(f, "  %-10s %s\n", cmds[i]->name, cmds[i]->summary);
+	fputs("  help       show the usage of a command: domino help COMMAND\n"
 	    "\nGlobal options may also follow the command. "
 	    "See `domino COMMAND --help`.\n", f);
 }

@@ -116,7 +116,8 @@ log_stderr(void *arg, int level, const char *msg)
 {
 	(void)arg;
 	fprintf(stderr, "domino: %s: %s\n",
-	    level <= DOMINO_LOG_ERROR ? "error" : "warning", msg);
+	    level <= DOMINO_LOG_ERROR ? "error" :
+	    level == DOMINO_LOG_WARN ? "warning" : "note", msg);
 }
 
 int
@@ -149,7 +150,7 @@ cli_open(struct cli *c, domino **d)
 	o.pub = c->pub;
 	o.token = c->token;
 	o.log = log_stderr;
-	o.log_level = DOMINO_LOG_WARN;
+	o.log_level = DOMINO_LOG_INFO;
 	rv = domino_open(d, &o);
 	if (rv != DOMINO_OK)
 		return cli_fail(c, rv);

@@ -32,7 +32,7 @@ FCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g -fno-omit-frame-pointer \
 	$(SAN) -MMD -MP -Iproto -Ibroker -Iclient -Itests $(PKG_CFLAGS)
 LIBS    := $(PKG_LIBS) -lnng -lpthread -lm
 
-LIB_SRC := $(wildcard proto/*.c) \
+LIB_SRC := $(wildcard proto/*.c) $(wildcard client/*.c) \
 	$(filter-out broker/main.c,$(wildcard broker/*.c broker/forge/*.c broker/plugins/*.c))
 ALL_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(ALL_TARGETS)

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Listener registrations: parsing and validating the `register` map (every
+ * error names the field), the stored form in LMDB, and matching one
+ * dependency entry against a repo/ref/type. It does not touch the store or
+ * the graph walk (match.c).
+ */
+#ifndef DOMINO_LISTENER_H
+#define DOMINO_LISTENER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LISTENER_NAME_MAX 128
+#define LISTENER_DEPS_MAX 256
+#define LISTENER_HASH_BYTES 32
+
+struct msgpack_object;
+struct msgpack_packer;
+
+struct listener_dep {
+	char *repo;    /* exact repo or glob; an org prefix gets a trailing star */
+	char *ref;     /* full-ref glob, or NULL for any */
+	char **types;  /* NULL for any */
+	size_t n_types;
+	int glob;      /* repo has glob characters */
+};
+
+struct listener {
+	char *name;
+	struct listener_dep *deps;
+	size_t n_deps;
+	char *provides;           /* or NULL */
+	char *plugin;
+	char *config;             /* msgpack map, as registered */
+	size_t config_len;
+	char *retry;              /* msgpack map or NULL */
+	size_t retry_len;
+	char *labels;             /* msgpack map or NULL */
+	size_t labels_len;
+	int support_level;        /* 0..3 */
+	int coalesce;
+	int disabled;
+	int by_admin;             /* registered with the admin token (SSRF rule) */
+	int64_t failing_since;    /* first failure since the last success, 0 */
+	uint8_t token_hash[LISTENER_HASH_BYTES];
+	int64_t created, updated; /* unix ns */
+};
+
+/*
+ * Parse and validate a registration map. On failure returns DOMINO_EINVAL
+ * with a message naming the field in err, and *out is cleared.
+ */
+int listener_parse(const struct msgpack_object *o, struct listener *out,
+    char *err, size_t errlen);
+
+/* Encode the stored form (registration + token hash + times) into a new
+ * malloc'd buffer. */
+int listener_encode(const struct listener *l, char **buf, size_t *len);
+
+/* Decode the stored form. */
+int listener_decode(const void *buf, size_t len, struct listener *out);
+
+void listener_clear(struct listener *l);
+
+/*
+ * Pack the listener for a reply: full (registration with secret config
+ * values as "***" plus times) or a summary.
+ */
+int listener_pack(struct msgpack_packer *pk, const struct listener *l,
+    int full);
+
+/* Whether dep's repo pattern matches repo. */
+int listener_dep_repo_matches(const struct listener_dep *d, const char *repo);
+
+/* Whether dep's ref and types filters accept ref/type (NULL ref = none). */
+int listener_dep_filters_match(const struct listener_dep *d, const char *ref,
+    const char *type);
+
+/* Hash a token the way listeners store it. */
+void listener_token_hash(const char *token, size_t len,
+    uint8_t out[LISTENER_HASH_BYTES]);
+
+/* Make a new random token (hex, malloc'd) and set l's hash of it. */
+int listener_new_token(struct listener *l, char **token);
+
+/* Whether token is l's token (constant time). */
+int listener_token_ok(const struct listener *l, const char *token,
+    size_t len);
+
+#endif

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Graph walk; see match.h. Listeners are decoded once per walk, when first
+ * reached as a candidate; a name set keeps each to one hit.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "listener.h"
+#include "match.h"
+#include "store.h"
+
+static uint64_t
+fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static long
+set_find(const struct match_result *r, const char *name)
+{
+	if (r->nslots == 0)
+		return -1;
+	for (size_t i = fnv(name) & (r->nslots - 1);; i = (i + 1) & (r->nslots - 1)) {
+		long s = r->slots[i];
+		if (s < 0)
+			return -1;
+		if (strcmp(r->hits[s].name, name) == 0)
+			return s;
+	}
+}
+
+static int
+set_grow(struct match_result *r)
+{
+	size_t n = r->nslots ? r->nslots * 2 : 64;
+	long *s = malloc(n * sizeof(*s));
+
+	if (s == NULL)
+		return DOMINO_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		s[i] = -1;
+	for (size_t h = 0; h < r->n; h++) {
+		size_t i = fnv(r->hits[h].name) & (n - 1);
+		while (s[i] >= 0)
+			i = (i + 1) & (n - 1);
+		s[i] = (long)h;
+	}
+	free(r->slots);
+	r->slots = s;
+	r->nslots = n;
+	return DOMINO_OK;
+}
+
+static int
+add_hit(struct match_result *r, const struct listener *l, unsigned depth,
+    long parent)
+{
+	struct match_hit *h;
+	size_t i;
+
+	if (r->n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct match_hit *nh = realloc(r->hits, cap * sizeof(*nh));
+		if (nh == NULL)
+			return DOMINO_ENOMEM;
+		r->hits = nh;
+		r->cap = cap;
+	}
+	if ((r->n + 1) * 2 > r->nslots && set_grow(r) != DOMINO_OK)
+		return DOMINO_ENOMEM;
+	h = &r->hits[r->n];
+	memset(h, 0, sizeof(*h));
+	h->name = strdup(l->name);
+	h->provides = l->provides ? strdup(l->provides) : NULL;
+	if (h->name == NULL || (l->provides && h->provides == NULL)) {
+		free(h->name);
+		free(h->provides);
+		return DOMINO_ENOMEM;
+	}
+	h->depth = depth;
+	h->support_level = l->support_level;
+	h->disabled = l->disabled;
+	h->parent = parent;
+	for (i = fnv(h->name) & (r->nslots - 1); r->slots[i] >= 0;
+	    i = (i + 1) & (r->nslots - 1))
+		;
+	r->slots[i] = (long)r->n;
+	r->n++;
+	return DOMINO_OK;
+}
+
+/* One step of the walk: candidates depending on `target`. */
+struct step {
+	struct store_txn *v;
+	struct match_result *r;
+	const char *target, *ref, *type;
+	int use_filters;
+	unsigned depth;
+	long parent;
+	int rv;
+};
+
+static int
+consider(void *arg, const char *name, unsigned idx)
+{
+	struct step *s = arg;
+	struct listener l;
+	const void *data;
+	size_t len;
+
+	if (set_find(s->r, name) >= 0)
+		return 0;
+	if (store_listener_get(s->v, name, &data, &len) != DOMINO_OK)
+		return 0; /* index entry of a listener being removed */
+	if (listener_decode(data, len, &l) != DOMINO_OK)
+		return 0;
+	if (idx < l.n_deps &&
+	    listener_dep_repo_matches(&l.deps[idx], s->target) &&
+	    (!s->use_filters ||
+	    listener_dep_filters_match(&l.deps[idx], s->ref, s->type)))
+		s->rv = add_hit(s->r, &l, s->depth, s->parent);
+	listener_clear(&l);
+	return s->rv != DOMINO_OK;
+}
+
+static int
+consider_glob(void *arg, const char *pattern, const char *name, unsigned idx)
+{
+	(void)pattern; /* consider() re-checks the entry itself */
+	return consider(arg, name, idx);
+}
+
+static int
+step(struct step *s)
+{
+	int rv = store_dep_exact(s->v, s->target, consider, s);
+
+	if (rv == DOMINO_OK && s->rv == DOMINO_OK)
+		rv = store_dep_globs(s->v, consider_glob, s);
+	return rv != DOMINO_OK ? rv : s->rv;
+}
+
+int
+match_run(struct store_txn *v, const char *repo, const char *ref,
+    const char *type, int use_filters, unsigned max_depth,
+    struct match_result *out)
+{
+	struct step s = {v, out, repo, ref, type, use_filters, 1, -1, DOMINO_OK};
+	int rv;
+
+	if (max_depth == 0 || repo == NULL || *repo == '\0')
+		return DOMINO_OK;
+	if ((rv = step(&s)) != DOMINO_OK)
+		return rv;
+	/* Breadth first: hits are appended in depth order. */
+	for (size_t i = 0; i < out->n; i++) {
+		struct match_hit *h = &out->hits[i];
+		struct step t;
+		if (h->provides == NULL || h->depth >= max_depth)
+			continue;
+		/* A copy: the step appends hits, which may move h. Filters
+		 * apply to direct matches only; the provided repo itself did
+		 * not change. */
+		char *target = strdup(h->provides);
+		if (target == NULL)
+			return DOMINO_ENOMEM;
+		t = (struct step){v, out, target, NULL, NULL, 0, h->depth + 1,
+		    (long)i, DOMINO_OK};
+		rv = step(&t);
+		free(target);
+		if (rv != DOMINO_OK)
+			return rv;
+	}
+	return DOMINO_OK;
+}
+
+int
+match_via(const struct match_result *r, size_t i, const char *repo,
+    const char ***via, size_t *n)
+{
+	unsigned d = r->hits[i].depth;
+	const char **v = malloc((d > 0 ? d : 1) * sizeof(*v));
+	long p = r->hits[i].parent;
+
+	if (v == NULL)
+		return DOMINO_ENOMEM;
+	v[0] = repo;
+	for (unsigned k = d - 1; k >= 1 && p >= 0; k--) {
+		v[k] = r->hits[p].provides;
+		p = r->hits[p].parent;
+	}
+	*via = v;
+	*n = d;
+	return DOMINO_OK;
+}
+
+void
+match_result_clear(struct match_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->hits[i].name);
+		free(r->hits[i].provides);
+	}
+	free(r->hits);
+	free(r->slots);
+	memset(r, 0, sizeof(*r));
+}

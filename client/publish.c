@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `publish` and `ingest` control operations of libdomino: a hand-made
+ * event, or a forge body that did not arrive over HTTP, stored by the
+ * broker and answered after the commit. This file builds the requests and
+ * reads the {seq, id, duplicate, events} answer; it does not read files or
+ * split streams into lines (the caller does).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "domino.h"
+#include "err.h"
+#include "msg.h"
+
+void
+domino_published_clear(struct domino_published *p)
+{
+	if (p == NULL)
+		return;
+	free(p->id);
+	for (size_t i = 0; i < p->n_events; i++)
+		free(p->events[i].id);
+	free(p->events);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+read_one(const msgpack_object *m, struct domino_published_event *e)
+{
+	int rv = msg_u64(m, "seq", &e->seq);
+
+	if (rv == DOMINO_OK)
+		rv = msg_strdup(m, "id", &e->id);
+	if (rv == DOMINO_OK && msg_bool(m, "duplicate", &e->duplicate) !=
+	    DOMINO_OK)
+		e->duplicate = 0;
+	return rv;
+}
+
+/* Read the publish/ingest answer; an old broker without `events` gets a
+ * one-element list made of the top-level fields. */
+static int
+read_published(const msgpack_object *root, struct domino_published *out)
+{
+	const msgpack_object *evs = msg_get(root, "events");
+	struct domino_published_event top = {0};
+	int rv;
+
+	rv = read_one(root, &top);
+	if (rv != DOMINO_OK)
+		goto out;
+	out->seq = top.seq;
+	out->duplicate = top.duplicate;
+	out->id = strdup(top.id);
+	if (out->id == NULL) {
+		rv = DOMINO_ENOMEM;
+		goto out;
+	}
+	if (evs == NULL || evs->type != MSGPACK_OBJECT_ARRAY ||
+	    evs->via.array.size == 0) {
+		out->events = calloc(1, sizeof(*out->events));
+		if (out->events == NULL) {
+			rv = DOMINO_ENOMEM;
+			goto out;
+		}
+		out->events[0] = top;
+		out->n_events = 1;
+		top.id = NULL;
+		goto out;
+	}
+	out->events = calloc(evs->via.array.size, sizeof(*out->events));
+	if (out->events == NULL) {
+		rv = DOMINO_ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < evs->via.array.size; i++) {
+		rv = read_one(&evs->via.array.ptr[i], &out->events[i]);
+		if (rv != DOMINO_OK) {
+			free(out->events[i].id);
+			out->events[i].id = NULL;
+			goto out;
+		}
+		out->n_events++;
+	}
+out:
+	free(top.id);
+	return rv;
+}
+
+/* Send the request in sb and read the answer into out. */
+static int
+call_published(domino *d, msgpack_sbuffer *sb, struct domino_published *out,
+    const char *op)
+{
+	struct conn_reply r;
+	int rv;
+
+	rv = conn_rpc(d, sb, &r);
+	if (rv != DOMINO_OK)
+		return rv;
+	rv = read_published(r.root, out);
+	conn_reply_free(&r);
+	if (rv != DOMINO_OK) {
+		domino_published_clear(out);
+		conn_err(rv == DOMINO_ENOMEM ? rv : DOMINO_EPROTO,
+		    "malformed %s reply from the broker", op);
+		rv = rv == DOMINO_ENOMEM ? rv : DOMINO_EPROTO;
+	}
+	return rv;
+}
+
+static int
+set(const char *s)
+{
+	return s != NULL && *s != '\0';
+}
+
+int
+domino_publish(domino *d, const struct domino_publish_args *a,
+    struct domino_published *out)
+{
+	const char *keys[] = {"repo", "ref", "type", "before", "after",
+	    "actor", "url", "id", "event"};
+	const char *vals[9];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t n = 0;
+	int rv;
+
+	conn_err_clear();
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (d == NULL || a == NULL || out == NULL ||
+	    (a->n_depends_on > 0 && a->depends_on == NULL))
+		return conn_err(DOMINO_EINVAL, "domino_publish: invalid argument");
+	if (!set(a->repo))
+		return conn_err(DOMINO_EINVAL,
+		    "publish needs a repo (host/owner/name)");
+	vals[0] = a->repo; vals[1] = a->ref; vals[2] = a->type;
+	vals[3] = a->before; vals[4] = a->after; vals[5] = a->actor;
+	vals[6] = a->url; vals[7] = a->id; vals[8] = a->event;
+	for (size_t i = 0; i < 9; i++)
+		n += set(vals[i]);
+	n += a->n_depends_on > 0;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	conn_req_begin(d, &pk, "publish", n);
+	for (size_t i = 0; i < 9; i++)
+		if (set(vals[i]))
+			msg_pack_kstr(&pk, keys[i], vals[i]);
+	if (a->n_depends_on > 0) {
+		msg_pack_cstr(&pk, "depends_on");
+		msgpack_pack_array(&pk, a->n_depends_on);
+		for (size_t i = 0; i < a->n_depends_on; i++)
+			msg_pack_cstr(&pk, a->depends_on[i] ?
+			    a->depends_on[i] : "");
+	}
+	rv = call_published(d, &sb, out, "publish");
+	msgpack_sbuffer_destroy(&sb);
+	return conn_err_default(rv);
+}
+
+int
+domino_ingest(domino *d, const struct domino_ingest_args *a,
+    struct domino_published *out)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rv;
+
+	conn_err_clear();
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (d == NULL || a == NULL || out == NULL || !set(a->source) ||
+	    (a->len > 0 && a->body == NULL) ||
+	    (a->n_headers > 0 && a->headers == NULL))
+		return conn_err(DOMINO_EINVAL, "domino_ingest: invalid argument");
+	if (a->len > MSG_MAX_DEFAULT - 64 * 1024)
+		return conn_err(DOMINO_ETOOBIG, "the body is over %u bytes",
+		    MSG_MAX_DEFAULT - 64 * 1024);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	conn_req_begin(d, &pk, "ingest", 2 + (a->n_headers > 0));
+	msg_pack_kstr(&pk, "source", a->source);
+	msg_pack_cstr(&pk, "body");
+	msgpack_pack_bin(&pk, a->len);
+	msgpack_pack_bin_body(&pk, a->body, a->len);
+	if (a->n_headers > 0) {
+		msg_pack_cstr(&pk, "headers");
+		msgpack_pack_map(&pk, a->n_headers);
+		for (size_t i = 0; i < a->n_headers; i++) {
+			msg_pack_cstr(&pk, a->headers[i].key ?
+			    a->headers[i].key : "");
+			msg_pack_cstr(&pk, a->headers[i].value ?
+			    a->headers[i].value : "");
+		}
+	}
+	rv = call_published(d, &sb, out, "ingest");
+	msgpack_sbuffer_destroy(&sb);
+	return conn_err_default(rv);
+}

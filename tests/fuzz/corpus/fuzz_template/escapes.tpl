@@ -1,0 +1,2 @@
+a "quoted" \ name	
+{{actor}} {{ short_ref }} {{seq}}/{{attempt}}

@@ -1,0 +1,2 @@
+token=
+ref={{ref}}&variables[SHA]={{after}}

@@ -1,0 +1,2 @@
+ÿþ€
+{{id}}{{event}}{{source}}{{type}}{{listener}}{{delivery_id}}{{before}}{{url}}

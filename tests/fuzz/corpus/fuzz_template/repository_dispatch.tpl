@@ -1,0 +1,2 @@
+octocat
+{"event_type":"domino","client_payload":{"repo":"{{repo}}","ref":"{{ref}}","sha":"{{after}}","via":"{{via}}"}}
