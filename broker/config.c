@@ -79,6 +79,7 @@ struct raw_limits {
 
 struct raw_retention {
 	char *max_age, *max_events, *max_bytes;
+	char *interval;
 };
 
 struct raw_writer {
@@ -161,6 +162,7 @@ static const cyaml_schema_field_t retention_fields[] = {
 	STR("max_age", struct raw_retention, max_age),
 	STR("max_events", struct raw_retention, max_events),
 	STR("max_bytes", struct raw_retention, max_bytes),
+	STR("interval", struct raw_retention, interval),
 	CYAML_FIELD_END
 };
 
@@ -943,6 +945,17 @@ apply(const struct doc *d, const struct raw_config *r, struct config *c,
 		if (rv == DOMINO_OK)
 			rv = apply_size(d, "retention.max_bytes",
 			    t->max_bytes, 0, &c->retention.max_bytes);
+		if (rv == DOMINO_OK && t->interval != NULL) {
+			if (config_parse_duration_ms(t->interval, &v) != DOMINO_OK ||
+			    v < 10 || v > 86400000) {
+				set_err(d, key_line(d, "retention.interval", 1),
+				    "retention.interval", "'%s' is not a duration from "
+				    "10ms to 1d (like 1m)", t->interval);
+				rv = DOMINO_EINVAL;
+			} else {
+				c->retention.interval_ms = (uint32_t)v;
+			}
+		}
 	}
 	if (rv == DOMINO_OK && r->writer != NULL) {
 		v = c->writer.batch_max;
@@ -1072,6 +1085,7 @@ config_defaults(struct config *cfg)
 	cfg->writer.queue_max = 65536;
 	cfg->heartbeat_ms = 2000;
 	cfg->graph_max_depth = 8;
+	cfg->retention.interval_ms = 60000;
 	cfg->delivery.workers = 16;
 	cfg->delivery.per_listener = 4;
 	cfg->delivery.disable_after_s = 3 * 86400;

@@ -49,6 +49,7 @@ struct config {
 		uint64_t max_age_s;     /* 0 = keep forever */
 		uint64_t max_events;
 		uint64_t max_bytes;
+		uint32_t interval_ms;   /* how often to trim, default 1m */
 	} retention;
 	struct {
 		uint32_t batch_max;     /* events per LMDB commit */

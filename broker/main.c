@@ -239,7 +239,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	writer_set_hook(w, deliver_kick, dl);
-	if (retention_start(&cfg, st, w, 60000, &ret) != DOMINO_OK) {
+	if (retention_start(&cfg, st, w, cfg.retention.interval_ms, &ret) != DOMINO_OK) {
 		fprintf(stderr, "dominod: cannot start retention\n");
 		goto out;
 	}

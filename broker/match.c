@@ -86,6 +86,7 @@ add_hit(struct match_result *r, const struct listener *l, unsigned depth,
 	h->depth = depth;
 	h->support_level = l->support_level;
 	h->disabled = l->disabled;
+	h->coalesce = l->coalesce;
 	h->parent = parent;
 	for (i = fnv(h->name) & (r->nslots - 1); r->slots[i] >= 0;
 	    i = (i + 1) & (r->nslots - 1))

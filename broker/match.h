@@ -22,6 +22,7 @@ struct match_hit {
 	unsigned depth;    /* 1 = direct */
 	int support_level;
 	int disabled;
+	int coalesce;      /* the listener wants only the newest per repo@ref */
 	long parent;       /* index of the hit it was reached through, -1 */
 };
 

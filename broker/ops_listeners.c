@@ -103,6 +103,15 @@ op_register(struct call *call)
 		registry_cmd_free(rc);
 		return OP_DONE;
 	}
+	/* exec runs commands and file writes paths on the broker host, and
+	 * nng reaches any address: only the admin may set those up. */
+	if (!call->admin && strcmp(rc->l.plugin, "http") != 0) {
+		msg_error_reply(call->sb, DOMINO_EUNAUTH, "callback.plugin: %s "
+		    "acts on the broker host; only the admin token may register "
+		    "it (a listener token may use http)", rc->l.plugin);
+		registry_cmd_free(rc);
+		return OP_DONE;
+	}
 	/* Only the admin or the listener itself may update an existing one. */
 	rc->must_be_new = !call->admin && call->listener[0] == '\0';
 	rc->must_exist = !call->admin && call->listener[0] != '\0';
@@ -333,7 +342,7 @@ int
 op_deliveries(struct call *call)
 {
 	static const char *const states[] = {"pending", "in_flight", "ok",
-	    "failed", "dead", NULL};
+	    "failed", "dead", "superseded", NULL};
 	char name[LISTENER_NAME_MAX + 1] = "", state[32] = "";
 	struct dl_ctx dc = {.limit = 100};
 	struct store_reader *r;
@@ -349,9 +358,8 @@ op_deliveries(struct call *call)
 		}
 		memcpy(name, s, n);
 		name[n] = '\0';
-	} else if (!call->admin) {
-		memcpy(name, call->listener, sizeof(name));
 	}
+	/* A listener token always names its listener (listener_auth). */
 	if (name[0] != '\0' && !may_touch(call, name))
 		return OP_DONE;
 	if (msg_str(call->req, "state", &s, &n) == DOMINO_OK) {
@@ -364,7 +372,7 @@ op_deliveries(struct call *call)
 			known |= strcmp(states[i], state) == 0;
 		if (!known) {
 			msg_error_reply(call->sb, DOMINO_EINVAL, "argument state: use "
-			    "pending, in_flight, ok, failed or dead");
+			    "pending, in_flight, ok, failed, dead or superseded");
 			return OP_DONE;
 		}
 		dc.state = state;

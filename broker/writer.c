@@ -4,6 +4,7 @@
  * itself, never persistent state: all LMDB writes happen on this thread.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,6 +63,87 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* How far back coalescing looks for a pending delivery to supersede. */
+#define COALESCE_WINDOW 10000
+
+struct supersede {
+	const char *repo, *ref;
+	uint64_t *seqs;
+	size_t n, cap;
+};
+
+static int
+find_superseded(void *arg, const char *listener, uint64_t seq,
+    const void *data, size_t len)
+{
+	struct supersede *s = arg;
+	struct delivery r;
+
+	(void)listener;
+	if (delivery_decode(data, len, &r) != DOMINO_OK)
+		return 0;
+	if (strcmp(r.state, "pending") == 0 && strcmp(r.repo, s->repo) == 0 &&
+	    strcmp(r.ref, s->ref ? s->ref : "") == 0) {
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 8;
+			uint64_t *v = realloc(s->seqs, cap * sizeof(*v));
+			if (v == NULL) {
+				delivery_clear(&r);
+				return 1;
+			}
+			s->seqs = v;
+			s->cap = cap;
+		}
+		s->seqs[s->n++] = seq;
+	}
+	delivery_clear(&r);
+	return 0;
+}
+
+/*
+ * Coalescing: a newer event for the same repo@ref supersedes deliveries
+ * still pending for it, because a downstream CI only needs to test the
+ * newest upstream commit. The superseded record says by which seq.
+ */
+static int
+coalesce(struct store_wtxn *t, const char *listener, const struct writer_event *e,
+    int64_t now)
+{
+	struct supersede s = {.repo = e->repo, .ref = e->ref};
+	uint64_t from = e->seq > COALESCE_WINDOW ? e->seq - COALESCE_WINDOW : 0;
+	char why[64];
+	int rv;
+
+	rv = store_delivery_each(store_wtxn_view(t), listener, from,
+	    find_superseded, &s);
+	snprintf(why, sizeof(why), "superseded by seq %llu",
+	    (unsigned long long)e->seq);
+	for (size_t i = 0; rv == DOMINO_OK && i < s.n; i++) {
+		const void *data;
+		size_t len;
+		struct delivery r;
+		char *buf;
+
+		if (s.seqs[i] == e->seq ||
+		    store_delivery_get(store_wtxn_view(t), listener, s.seqs[i],
+		    &data, &len) != DOMINO_OK ||
+		    delivery_decode(data, len, &r) != DOMINO_OK)
+			continue;
+		rv = store_due_del(t, (uint64_t)r.next, listener, s.seqs[i]);
+		snprintf(r.state, sizeof(r.state), "superseded");
+		r.next = 0;
+		if (rv == DOMINO_OK)
+			rv = delivery_add_history(&r, now, r.attempt, "superseded", -1, why);
+		if (rv == DOMINO_OK && (rv = delivery_encode(&r, &buf, &len)) == DOMINO_OK) {
+			rv = store_delivery_put(t, listener, s.seqs[i], buf, len, 0);
+			free(buf);
+		}
+		delivery_clear(&r);
+	}
+	free(s.seqs);
+	return rv;
+}
+
 /* Create the delivery records of one new event (same transaction). */
 static int
 match_event(struct writer *w, struct store_wtxn *t, struct writer_event *e)
@@ -90,6 +172,8 @@ match_event(struct writer *w, struct store_wtxn *t, struct writer_event *e)
 		rv = store_delivery_put(t, mr.hits[i].name, e->seq, rec, len,
 		    (uint64_t)now);
 		free(rec);
+		if (rv == DOMINO_OK && mr.hits[i].coalesce)
+			rv = coalesce(t, mr.hits[i].name, e, now);
 		e->matched++;
 	}
 	match_result_clear(&mr);

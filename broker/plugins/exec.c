@@ -46,7 +46,8 @@ static const struct plugin_key exec_keys[] = {
 	{"command", 1, 0, "program to run (no shell); gets the event as JSON on stdin and DOMINO_* variables"},
 	{"args", 0, 0, "list of arguments"},
 	{"timeout", 0, 0, "like 30s (default 30s); the process group is killed after it"},
-	{"env", 0, 0, "extra environment variables, a map of strings"},
+	/* Secret as a whole: it usually carries tokens. */
+	{"env", 0, 1, "extra environment variables, a map of strings"},
 	{NULL, 0, 0, NULL},
 };
 
@@ -352,29 +353,33 @@ reap(pid_t pid, int *status)
 /*
  * Write the input, collect the output and wait for the child until
  * deadline. 1 when it timed out (the group was killed), else 0; the child
- * is reaped either way.
+ * is reaped either way (*status -1 when its status was lost).
  */
 static int
 supervise(pid_t pid, int in, int out, const char *input, size_t len,
     int64_t deadline, struct tail *t, int *status)
 {
 	size_t off = 0;
-	int out_open = 1, exited = 0;
+	int out_open = 1;
 	pid_t w;
 
 	if (len == 0) {
 		close(in);
 		in = -1;
 	}
-	while (!exited) {
+	for (;;) {
 		struct pollfd p[2];
 		nfds_t np = 0;
 		int64_t left = deadline - now_ms();
 		int wait_ms;
 
 		w = waitpid(pid, status, WNOHANG);
-		if (w == pid) {
-			exited = 1;
+		if (w == pid)
+			break;
+		if (w < 0 && errno == ECHILD) {
+			/* Someone set SIGCHLD to SIG_IGN: the kernel reaped it
+			 * and its status is gone. */
+			*status = -1;
 			break;
 		}
 		if (left <= 0) {
@@ -544,6 +549,10 @@ exec_deliver(const struct plugin_job *job, struct plugin_result *res)
 		res->outcome = PLUGIN_RETRY;
 		snprintf(what, sizeof(what), "killed after the %llu ms timeout",
 		    (unsigned long long)timeout_ms);
+	} else if (status == -1) {
+		res->outcome = PLUGIN_RETRY;
+		snprintf(what, sizeof(what), "exit status lost (is SIGCHLD "
+		    "ignored?)");
 	} else if (WIFEXITED(status)) {
 		res->status = WEXITSTATUS(status);
 		res->outcome = res->status == 0 ? PLUGIN_OK :

@@ -50,7 +50,8 @@ static const struct plugin_key http_keys[] = {
 	{"format", 0, 0, "event (CloudEvents JSON, default), raw (the original webhook) or template"},
 	{"template", 0, 0, "body with {{repo}}, {{ref}}, {{after}}, ... placeholders (format: template)"},
 	{"secret", 0, 1, "Standard Webhooks signing key, or a list of keys while rotating (whsec_<base64> or text)"},
-	{"headers", 0, 0, "extra request headers, a map; values may use placeholders"},
+	/* Secret as a whole: it usually carries an Authorization token. */
+	{"headers", 0, 1, "extra request headers, a map; values may use placeholders"},
 	{"timeout", 0, 0, "per request, like 10s (default 10s)"},
 	{NULL, 0, 0, NULL},
 };

@@ -134,8 +134,10 @@ judge_reply(const char *buf, size_t len, struct plugin_result *res)
 		return;
 	}
 	if (msg_unpack(buf, len, &u) == DOMINO_OK) {
-		if (pconf_str(&u.data, "result", &r) != 1 ||
-		    (o = outcome_word(r.p, r.n)) < 0 || r.n > 5) {
+		o = -1;
+		if (pconf_str(&u.data, "result", &r) == 1 && r.n <= 5)
+			o = outcome_word(r.p, r.n);
+		if (o < 0) {
 			res->outcome = PLUGIN_FAIL;
 			snprintf(res->detail, sizeof(res->detail), "reply map "
 			    "without result: ok, retry, fail or gone");

@@ -22,6 +22,7 @@
 
 static struct broker b;
 static domino *d;
+static int reg_coalesce; /* the next reg() asks for coalescing */
 
 static void
 connect_client(void)
@@ -132,7 +133,12 @@ reg(const char *name, const char *repo, const char *plugin,
 		;
 	begin(&sb, &pk, "register", 1);
 	key(&pk, "listener");
-	msgpack_pack_map(&pk, 4);
+	msgpack_pack_map(&pk, 4 + (reg_coalesce != 0));
+	if (reg_coalesce) {
+		key(&pk, "coalesce");
+		msgpack_pack_true(&pk);
+		reg_coalesce = 0;
+	}
 	kstr(&pk, "name", name);
 	key(&pk, "depends_on");
 	msgpack_pack_array(&pk, 1);
@@ -458,4 +464,46 @@ Test(deliver, sigkill_while_failing_loses_nothing_and_repeats_no_ok)
 	cr_assert_eq(receiver_count(r), n, "requests after every delivery was ok");
 	cr_assert_eq(n - 6, 4, "%d requests answered 200 for 4 events", n - 6);
 	receiver_stop(r);
+}
+
+static void
+simple_op(const char *op, const char *k, const char *v)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	char *buf;
+
+	begin(&sb, &pk, op, 1);
+	kstr(&pk, k, v);
+	cr_assert(call(&sb, &u, &buf), "%s failed", op);
+	msgpack_unpacked_destroy(&u);
+	free(buf);
+}
+
+Test(deliver, coalescing_supersedes_pending_deliveries_of_the_same_ref)
+{
+	char path[512], state[32];
+	uint32_t nh;
+	uint64_t s1, s2, s3, other;
+
+	snprintf(path, sizeof(path), "%s/coalesced.jsonl", b.dir);
+	reg_coalesce = 1;
+	{
+		const char *cfg[] = {"path", path, NULL};
+		reg("latest-only", "github.com/acme/core", "file", cfg, NULL, 3);
+	}
+	/* Disabled, its deliveries wait as pending: the case coalescing is for. */
+	simple_op("disable", "name", "latest-only");
+	s1 = publish("github.com/acme/core", "main");
+	other = publish("github.com/acme/core", "dev");
+	s2 = publish("github.com/acme/core", "main");
+	s3 = publish("github.com/acme/core", "main");
+	cr_assert_eq(wait_state("latest-only", s1, "superseded", state, sizeof(state), &nh), 0, "%s", state);
+	cr_assert_eq(wait_state("latest-only", s2, "superseded", state, sizeof(state), &nh), 0, "%s", state);
+	cr_assert_eq(wait_state("latest-only", s3, "pending", state, sizeof(state), &nh), 0, "%s", state);
+	cr_assert_eq(wait_state("latest-only", other, "pending", state, sizeof(state), &nh), 0, "%s", state);
+	simple_op("enable", "name", "latest-only");
+	cr_assert_eq(wait_state("latest-only", s3, "ok", state, sizeof(state), &nh), 0, "%s", state);
+	cr_assert_eq(wait_state("latest-only", other, "ok", state, sizeof(state), &nh), 0, "%s", state);
 }

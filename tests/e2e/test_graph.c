@@ -175,6 +175,14 @@ file_cb(void)
 	return cb;
 }
 
+/* An http callback: what a listener token may register for itself. */
+static const char *
+http_cb(void)
+{
+	return "\"callback\": {\"plugin\": \"http\", "
+	    "\"config\": {\"url\": \"https://ci.example.com/hook\"}}";
+}
+
 /* Register with the admin token; returns the listener's token (static). */
 static const char *
 reg_admin(const char *name, const char *deps_json, const char *provides,
@@ -525,7 +533,7 @@ Test(graph, listener_tokens_reach_only_their_own_listener)
 	/* Re-registering another's name with one's own token. */
 	callf(&r, "{\"op\": \"register\", \"token\": \"%s\", \"listener\": "
 	    "{\"name\": \"C\", \"depends_on\": [\"github.com/evil/x\"], %s}}",
-	    tb, file_cb());
+	    tb, http_cb());
 	cr_assert_not(is_ok(&r), "%s", r.text);
 	{
 		char c[64];
@@ -536,7 +544,7 @@ Test(graph, listener_tokens_reach_only_their_own_listener)
 	reply_free(&r);
 	callf(&r, "{\"op\": \"register\", \"token\": \"%s\", \"name\": \"B\", "
 	    "\"listener\": {\"name\": \"C\", \"depends_on\": "
-	    "[\"github.com/evil/x\"], %s}}", tb, file_cb());
+	    "[\"github.com/evil/x\"], %s}}", tb, http_cb());
 	cr_assert_not(is_ok(&r), "%s", r.text);
 	reply_free(&r);
 	/* C is unchanged. */
@@ -545,10 +553,16 @@ Test(graph, listener_tokens_reach_only_their_own_listener)
 	expect_ok(&r);
 	cr_assert_eq(impact_n(&r), 0, "C was re-registered: %s", r.text);
 	reply_free(&r);
+	/* A listener token may not set up a callback acting on the host. */
+	callf(&r, "{\"op\": \"register\", \"token\": \"%s\", \"name\": \"B\", "
+	    "\"listener\": {\"name\": \"B\", \"depends_on\": [\"" RA "\"], %s}}",
+	    tb, file_cb());
+	expect_err(&r, "unauthorized");
+	reply_free(&r);
 	/* Creating a new listener needs the admin token. */
 	callf(&r, "{\"op\": \"register\", \"token\": \"%s\", \"listener\": "
 	    "{\"name\": \"fresh\", \"depends_on\": [\"" RA "\"], %s}}", tb,
-	    file_cb());
+	    http_cb());
 	cr_assert_not(is_ok(&r), "%s", r.text);
 	reply_free(&r);
 	/* Admin-only ops. */
@@ -575,7 +589,7 @@ Test(graph, listener_tokens_reach_only_their_own_listener)
 	callf(&r, "{\"op\": \"register\", \"token\": \"%s\", \"listener\": "
 	    "{\"name\": \"B\", \"depends_on\": [\"" RA "\", "
 	    "\"github.com/org/extra\"], \"provides\": \"" RB "\", %s}}", tb,
-	    file_cb());
+	    http_cb());
 	expect_ok(&r);
 	{
 		int created = 1;
@@ -594,7 +608,7 @@ Test(graph, listener_tokens_reach_only_their_own_listener)
 	/* Rotating: the new token works, the old one no longer does. */
 	callf(&r, "{\"op\": \"register\", \"token\": \"%s\", \"rotate_token\": "
 	    "true, \"listener\": {\"name\": \"B\", \"depends_on\": [\"" RA "\"], "
-	    "\"provides\": \"" RB "\", %s}}", tb, file_cb());
+	    "\"provides\": \"" RB "\", %s}}", tb, http_cb());
 	expect_ok(&r);
 	cr_assert_eq(msg_str(r.o, "token", &s, &n), DOMINO_OK, "%s", r.text);
 	cr_assert_lt(n, sizeof(rotated));
