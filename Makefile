@@ -84,11 +84,48 @@ bench: deps
 fuzz:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
 
+# --- install (PREFIX, DESTDIR; BINDIR, LIBDIR, ... override one by one) --
+# Users get one static libdomino.a (the client objects and the proto objects
+# they use), headers under include/domino/ (#include <domino/domino.h>; the
+# header's own "err.h"/"event.h" resolve next to it), domino.pc, man pages
+# and bash completion. tests/install/test_install.sh checks the result.
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL    ?= install
+DOMINO_HEADERS := client/domino.h proto/err.h proto/event.h
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/domino $(DESTDIR)$(PREFIX)/lib
-	install -m 0755 $(DOMINOD) $(DOMINO) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 client/domino.h proto/event.h proto/err.h $(DESTDIR)$(PREFIX)/include/domino/
-	install -m 0644 $(CLIENT_A) $(PROTO_A) $(DESTDIR)$(PREFIX)/lib/
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/domino $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(DOMINOD) $(DOMINO) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 $(DOMINO_HEADERS) $(DESTDIR)$(INCLUDEDIR)/domino/
+	rm -f $(DESTDIR)$(LIBDIR)/libdomino.a
+	$(AR) qcs $(DESTDIR)$(LIBDIR)/libdomino.a $(call obj,$(CLIENT_SRC) $(PROTO_SRC))
+	chmod 0644 $(DESTDIR)$(LIBDIR)/libdomino.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+		-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+		-e "s|@VERSION@|$$(sed -n 's/^#define DOMINO_VERSION "\(.*\)"/\1/p' broker/version.h)|" \
+		-e 's|@MSGPACK_PC@|$(MSGPACK_PC)|' contrib/pkgconfig/domino.pc.in \
+		> $(DESTDIR)$(PKGCONFIGDIR)/domino.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/domino.pc
+	$(INSTALL) -m 0644 contrib/man/domino.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 contrib/man/dominod.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 contrib/completion/domino.bash $(DESTDIR)$(BASHCOMPDIR)/domino
+
+.PHONY: uninstall
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dominod $(DESTDIR)$(BINDIR)/domino \
+		$(DESTDIR)$(LIBDIR)/libdomino.a $(DESTDIR)$(PKGCONFIGDIR)/domino.pc \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/domino/,$(notdir $(DOMINO_HEADERS))) \
+		$(DESTDIR)$(MANDIR)/man1/domino.1 $(DESTDIR)$(MANDIR)/man8/dominod.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/domino
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/domino
 
 clean:
 	rm -rf build

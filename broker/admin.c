@@ -1,78 +1,358 @@
 /* SPDX-License-Identifier: MIT */
-/* Admin HTTP endpoints; see admin.h. Handlers answer synchronously. */
+/*
+ * Admin HTTP endpoints; see admin.h. Each request takes a snapshot of the
+ * modules' counters and renders it; the handlers answer synchronously and
+ * are cheap (counters, LMDB stat calls), so they run on nng's threads.
+ */
 #include <arpa/inet.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin.h"
+#include "config.h"
+#include "deliver.h"
 #include "err.h"
+#include "fanout.h"
+#include "ingest.h"
+#include "retention.h"
 #include "store.h"
+#include "version.h"
 #include "writer.h"
+
+/* Writer queue fill (percent) above which the broker reports degraded. */
+#define QUEUE_DEGRADED_PCT 90
+/* Map use (percent) above which the store reports degraded. */
+#define MAP_DEGRADED_PCT 95
 
 struct admin {
 	nng_http_server *srv;
-	struct store *st;
-	struct writer *w;
+	struct admin_env env;
 };
+
+struct snap {
+	int store_ok;
+	struct store_stats ss;
+	uint64_t due, listeners, log_bytes;
+	struct writer_stats ws;
+	struct deliver_stats ds;
+	struct retention_stats rs;
+	uint64_t fan_sent, subscribers;
+	int64_t uptime_s;
+};
+
+struct buf {
+	char *p;
+	size_t n, cap;
+	int oom;
+};
+
+static void
+bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->n;
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->n += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = (b->cap + (size_t)n + 1) * 2;
+			char *np = realloc(b->p, cap);
+			if (np == NULL) {
+				b->oom = 1;
+				return;
+			}
+			b->p = np;
+			b->cap = cap;
+		}
+	}
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+take(struct admin *a, struct snap *s)
+{
+	const struct admin_env *e = &a->env;
+	struct store_reader *r;
+
+	memset(s, 0, sizeof(*s));
+	s->store_ok = store_get_stats(e->st, &s->ss) == DOMINO_OK;
+	if (store_reader_open(e->st, &r) == DOMINO_OK) {
+		s->due = store_due_count(store_reader_view(r));
+		s->listeners = store_listener_count(store_reader_view(r));
+		s->log_bytes = store_events_bytes(store_reader_view(r));
+		store_reader_close(r);
+	} else {
+		s->store_ok = 0;
+	}
+	writer_get_stats(e->w, &s->ws);
+	if (e->dl != NULL)
+		deliver_get_stats(e->dl, &s->ds);
+	if (e->ret != NULL)
+		retention_get_stats(e->ret, &s->rs);
+	s->fan_sent = fanout_sent(e->fo);
+	s->subscribers = fanout_subscribers(e->fo);
+	s->uptime_s = (now_ns() - e->started_ns) / 1000000000;
+}
+
+/* Why the broker is degraded, or NULL. */
+static const char *
+degraded(const struct snap *s, char *why, size_t cap)
+{
+	if (!s->store_ok)
+		return "store: cannot read the log";
+	if (s->ws.queue_max > 0 &&
+	    s->ws.queued * 100 >= s->ws.queue_max * QUEUE_DEGRADED_PCT) {
+		snprintf(why, cap, "writer: queue %llu of %llu",
+		    (unsigned long long)s->ws.queued,
+		    (unsigned long long)s->ws.queue_max);
+		return why;
+	}
+	if (s->ss.map_size > 0 && s->ss.used * 100 >= s->ss.map_size * MAP_DEGRADED_PCT) {
+		snprintf(why, cap, "store: map %llu%% full (it grows when full; "
+		    "check the disk)", (unsigned long long)(s->ss.used * 100 /
+		    s->ss.map_size));
+		return why;
+	}
+	return NULL;
+}
+
+static void
+reply(nng_aio *aio, uint16_t status, const char *type, struct buf *b)
+{
+	nng_http_res *res;
+
+	if (b->oom || nng_http_res_alloc(&res) != 0) {
+		free(b->p);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_http_res_set_status(res, status);
+	nng_http_res_set_header(res, "Content-Type", type);
+	nng_http_res_set_header(res, "Cache-Control", "no-store");
+	nng_http_res_copy_data(res, b->p ? b->p : "", b->n);
+	free(b->p);
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static void
+status_json(const struct snap *s, const char *why, struct buf *b)
+{
+	bprintf(b, "{\"status\":\"%s\"", why ? "degraded" : "ok");
+	if (why != NULL)
+		bprintf(b, ",\"reason\":\"%s\"", why);
+	bprintf(b, ",\"version\":\"%s\",\"uptime_s\":%lld", DOMINO_VERSION,
+	    (long long)s->uptime_s);
+	bprintf(b, ",\"store\":{\"ok\":%s,\"seq\":%llu,\"first_seq\":%llu,"
+	    "\"events\":%llu,\"log_bytes\":%llu,\"map_size\":%llu,\"used\":%llu,"
+	    "\"trimmed_before\":%llu}", s->store_ok ? "true" : "false",
+	    (unsigned long long)s->ss.last_seq, (unsigned long long)s->ss.first_seq,
+	    (unsigned long long)s->ss.events, (unsigned long long)s->log_bytes,
+	    (unsigned long long)s->ss.map_size, (unsigned long long)s->ss.used,
+	    (unsigned long long)s->ss.trimmed_before);
+	bprintf(b, ",\"writer\":{\"ok\":%s,\"queued\":%llu,\"queue_max\":%llu,"
+	    "\"commits\":%llu,\"commands\":%llu,\"failed_commits\":%llu}",
+	    why && strncmp(why, "writer", 6) == 0 ? "false" : "true",
+	    (unsigned long long)s->ws.queued, (unsigned long long)s->ws.queue_max,
+	    (unsigned long long)s->ws.commits, (unsigned long long)s->ws.commands,
+	    (unsigned long long)s->ws.failed_commits);
+	bprintf(b, ",\"fanout\":{\"ok\":true,\"subscribers\":%llu,\"messages\":%llu}",
+	    (unsigned long long)s->subscribers, (unsigned long long)s->fan_sent);
+	bprintf(b, ",\"deliveries\":{\"ok\":true,\"backlog\":%llu,\"in_flight\":%u,"
+	    "\"dispatched\":%llu,\"ok_total\":%llu,\"retried\":%llu,\"dead\":%llu,"
+	    "\"listeners\":%llu}", (unsigned long long)s->due, s->ds.in_flight,
+	    (unsigned long long)s->ds.dispatched, (unsigned long long)s->ds.ok,
+	    (unsigned long long)s->ds.retried, (unsigned long long)s->ds.dead,
+	    (unsigned long long)s->listeners);
+	bprintf(b, ",\"retention\":{\"trimmed\":%llu,\"held_back\":%llu}",
+	    (unsigned long long)s->rs.trimmed, (unsigned long long)s->rs.held_back);
+	bprintf(b, ",\"plugins\":{\"ok\":true,\"builtin\":[\"http\",\"exec\",\"nng\",\"file\"]}}\n");
+}
 
 static void
 healthz(nng_aio *aio)
 {
 	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
-	struct store_stats ss;
-	struct writer_stats ws;
-	nng_http_res *res;
-	char body[512];
-	int ok = store_get_stats(a->st, &ss) == DOMINO_OK;
+	struct snap s;
+	struct buf b = {0};
+	char whybuf[160];
+	const char *why;
 
-	writer_get_stats(a->w, &ws);
-	snprintf(body, sizeof(body),
-	    "{\"status\":\"%s\",\"store\":{\"ok\":%s,\"seq\":%llu,\"events\":%llu,"
-	    "\"map_size\":%llu,\"used\":%llu},\"writer\":{\"queued\":%llu,"
-	    "\"commits\":%llu,\"commands\":%llu}}\n",
-	    ok ? "ok" : "degraded", ok ? "true" : "false",
-	    (unsigned long long)ss.last_seq, (unsigned long long)ss.events,
-	    (unsigned long long)ss.map_size, (unsigned long long)ss.used,
-	    (unsigned long long)ws.queued, (unsigned long long)ws.commits,
-	    (unsigned long long)ws.commands);
-	if (nng_http_res_alloc(&res) != 0) {
-		nng_aio_finish(aio, NNG_ENOMEM);
-		return;
+	take(a, &s);
+	why = degraded(&s, whybuf, sizeof(whybuf));
+	status_json(&s, why, &b);
+	reply(aio, why ? 503 : 200, "application/json", &b);
+}
+
+struct count_ctx {
+	struct buf *b;
+};
+
+static void
+count_line(void *arg, const char *source, unsigned status, uint64_t n)
+{
+	struct count_ctx *c = arg;
+
+	bprintf(c->b, "domino_webhooks_total{source=\"%s\",status=\"%u\"} %llu\n",
+	    source, status, (unsigned long long)n);
+}
+
+static void
+metrics(nng_aio *aio)
+{
+	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
+	struct snap s;
+	struct buf b = {0};
+	struct count_ctx cc = {&b};
+	uint64_t cum = 0;
+
+	take(a, &s);
+	bprintf(&b, "# HELP domino_webhooks_total Webhook requests by source and HTTP answer.\n"
+	    "# TYPE domino_webhooks_total counter\n");
+	if (a->env.in != NULL)
+		ingest_each_count(a->env.in, count_line, &cc);
+	bprintf(&b, "# HELP domino_log_seq Last committed seq.\n# TYPE domino_log_seq gauge\n"
+	    "domino_log_seq %llu\n", (unsigned long long)s.ss.last_seq);
+	bprintf(&b, "# HELP domino_log_events Events in the log.\n# TYPE domino_log_events gauge\n"
+	    "domino_log_events %llu\n", (unsigned long long)s.ss.events);
+	bprintf(&b, "# HELP domino_log_bytes Bytes the log takes.\n# TYPE domino_log_bytes gauge\n"
+	    "domino_log_bytes %llu\n", (unsigned long long)s.log_bytes);
+	bprintf(&b, "# HELP domino_store_map_bytes LMDB map size and use.\n# TYPE domino_store_map_bytes gauge\n"
+	    "domino_store_map_bytes{kind=\"size\"} %llu\ndomino_store_map_bytes{kind=\"used\"} %llu\n",
+	    (unsigned long long)s.ss.map_size, (unsigned long long)s.ss.used);
+	bprintf(&b, "# HELP domino_writer_queue Commands waiting for the writer.\n# TYPE domino_writer_queue gauge\n"
+	    "domino_writer_queue %llu\n", (unsigned long long)s.ws.queued);
+	bprintf(&b, "# HELP domino_writer_commits_total Transactions committed.\n# TYPE domino_writer_commits_total counter\n"
+	    "domino_writer_commits_total %llu\n", (unsigned long long)s.ws.commits);
+	bprintf(&b, "# HELP domino_writer_batch_size Commands per commit.\n# TYPE domino_writer_batch_size histogram\n");
+	for (int i = 0; i < WRITER_BATCH_BUCKETS; i++) {
+		cum += s.ws.batch_hist[i];
+		if (i < WRITER_BATCH_BUCKETS - 1)
+			bprintf(&b, "domino_writer_batch_size_bucket{le=\"%u\"} %llu\n",
+			    1u << i, (unsigned long long)cum);
+		else
+			bprintf(&b, "domino_writer_batch_size_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)cum);
 	}
-	nng_http_res_set_status(res, ok ? 200 : 503);
-	nng_http_res_set_header(res, "Content-Type", "application/json");
-	nng_http_res_copy_data(res, body, strlen(body));
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, 0);
+	bprintf(&b, "domino_writer_batch_size_sum %llu\ndomino_writer_batch_size_count %llu\n",
+	    (unsigned long long)s.ws.commands, (unsigned long long)s.ws.commits);
+	bprintf(&b, "# HELP domino_writer_commit_seconds Time to apply and commit a batch.\n"
+	    "# TYPE domino_writer_commit_seconds histogram\n");
+	cum = 0;
+	for (int i = 0; i < WRITER_COMMIT_BUCKETS; i++) {
+		cum += s.ws.commit_hist[i];
+		if (i < WRITER_COMMIT_BUCKETS - 1)
+			bprintf(&b, "domino_writer_commit_seconds_bucket{le=\"%g\"} %llu\n",
+			    (double)writer_commit_bounds_us[i] / 1e6, (unsigned long long)cum);
+		else
+			bprintf(&b, "domino_writer_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)cum);
+	}
+	bprintf(&b, "domino_writer_commit_seconds_sum %g\ndomino_writer_commit_seconds_count %llu\n",
+	    (double)s.ws.commit_us_sum / 1e6, (unsigned long long)s.ws.commits);
+	bprintf(&b, "# HELP domino_fanout_messages_total Messages published live.\n"
+	    "# TYPE domino_fanout_messages_total counter\ndomino_fanout_messages_total %llu\n",
+	    (unsigned long long)s.fan_sent);
+	bprintf(&b, "# HELP domino_subscribers Live subscribers connected.\n"
+	    "# TYPE domino_subscribers gauge\ndomino_subscribers %llu\n",
+	    (unsigned long long)s.subscribers);
+	bprintf(&b, "# HELP domino_listeners Registered listeners.\n"
+	    "# TYPE domino_listeners gauge\ndomino_listeners %llu\n",
+	    (unsigned long long)s.listeners);
+	bprintf(&b, "# HELP domino_deliveries_total Delivery attempts by outcome since start.\n"
+	    "# TYPE domino_deliveries_total counter\n"
+	    "domino_deliveries_total{outcome=\"ok\"} %llu\n"
+	    "domino_deliveries_total{outcome=\"retry\"} %llu\n"
+	    "domino_deliveries_total{outcome=\"dead\"} %llu\n",
+	    (unsigned long long)s.ds.ok, (unsigned long long)s.ds.retried,
+	    (unsigned long long)s.ds.dead);
+	bprintf(&b, "# HELP domino_deliveries_open Deliveries not yet ok or dead (the backlog).\n"
+	    "# TYPE domino_deliveries_open gauge\ndomino_deliveries_open %llu\n",
+	    (unsigned long long)s.due);
+	bprintf(&b, "# HELP domino_deliveries_in_flight Deliveries being attempted.\n"
+	    "# TYPE domino_deliveries_in_flight gauge\ndomino_deliveries_in_flight %u\n",
+	    s.ds.in_flight);
+	bprintf(&b, "# HELP domino_retention_trimmed_total Events trimmed by retention.\n"
+	    "# TYPE domino_retention_trimmed_total counter\ndomino_retention_trimmed_total %llu\n",
+	    (unsigned long long)s.rs.trimmed);
+	bprintf(&b, "# HELP domino_retention_held_back Events due for trimming but still needed.\n"
+	    "# TYPE domino_retention_held_back gauge\ndomino_retention_held_back %llu\n",
+	    (unsigned long long)s.rs.held_back);
+	reply(aio, 200, "text/plain; version=0.0.4", &b);
+}
+
+static void
+api_status(nng_aio *aio)
+{
+	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
+	struct snap s;
+	struct buf b = {0};
+	char whybuf[160];
+
+	take(a, &s);
+	status_json(&s, degraded(&s, whybuf, sizeof(whybuf)), &b);
+	reply(aio, 200, "application/json", &b);
+}
+
+static int
+add(struct admin *a, const char *path, void (*fn)(nng_aio *))
+{
+	nng_http_handler *h;
+	int rv;
+
+	if ((rv = nng_http_handler_alloc(&h, path, fn)) != 0)
+		return rv;
+	nng_http_handler_set_method(h, "GET");
+	nng_http_handler_set_data(h, a, NULL);
+	if ((rv = nng_http_server_add_handler(a->srv, h)) != 0)
+		nng_http_handler_free(h);
+	return rv;
 }
 
 int
-admin_open(const char *url, struct store *st, struct writer *w,
-    struct admin **out, char **bound, char *err, size_t errlen)
+admin_open(const char *url, const struct admin_env *env, struct admin **out,
+    char **bound, char *err, size_t errlen)
 {
 	struct admin *a;
-	nng_http_handler *h;
 	nng_url *u = NULL;
 	nng_sockaddr sa;
 	int rv;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return DOMINO_ENOMEM;
-	a->st = st;
-	a->w = w;
+	a->env = *env;
 	if ((rv = nng_url_parse(&u, url)) != 0 ||
 	    (rv = nng_http_server_hold(&a->srv, u)) != 0)
 		goto fail;
-	if ((rv = nng_http_handler_alloc(&h, "/healthz", healthz)) != 0)
+	if ((rv = add(a, "/healthz", healthz)) != 0 ||
+	    (rv = add(a, "/metrics", metrics)) != 0 ||
+	    (rv = add(a, "/api/status", api_status)) != 0)
 		goto fail;
-	nng_http_handler_set_data(h, a, NULL);
-	if ((rv = nng_http_server_add_handler(a->srv, h)) != 0) {
-		nng_http_handler_free(h);
-		goto fail;
-	}
 	if ((rv = nng_http_server_start(a->srv)) != 0)
 		goto fail;
 	*bound = NULL;

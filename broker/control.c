@@ -6,6 +6,7 @@
  * in ops_*.c.
  */
 #include <msgpack.h>
+#include <stdatomic.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <stdio.h>
@@ -321,6 +322,12 @@ fail:
 	}
 	free(c);
 	return DOMINO_ETRANSPORT;
+}
+
+void
+control_set_config(struct control *c, const struct config *cfg)
+{
+	atomic_store(&c->env.cfg, cfg);
 }
 
 void

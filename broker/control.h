@@ -23,7 +23,9 @@ struct retention;
 
 /* What operations may use; every pointer outlives the control socket. */
 struct control_env {
-	const struct config *cfg;
+	/* swapped on SIGHUP by control_set_config; replaced configs stay
+	 * valid until exit */
+	const struct config *_Atomic cfg;
 	struct store *st;
 	struct auth *auth;
 	struct writer *w;
@@ -44,6 +46,9 @@ struct control;
  */
 int control_open(const char *url, const struct control_env *env,
     struct control **out, char **bound, char *err, size_t errlen);
+
+/* Answer with cfg from now on (sources for `secret`, graph depth). */
+void control_set_config(struct control *c, const struct config *cfg);
 
 void control_close(struct control *c);
 

@@ -27,8 +27,18 @@ struct fanout {
 	struct store *st;
 	nng_duration period;
 	_Atomic uint64_t sent;
+	_Atomic int64_t subscribers;
 	_Atomic int closing;
 };
+
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct fanout *f = arg;
+
+	(void)p;
+	atomic_fetch_add(&f->subscribers, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
 
 static int64_t
 now_ns(void)
@@ -67,6 +77,8 @@ fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
 	if ((rv = nng_pub0_open(&f->sock)) != 0)
 		goto fail;
 	nng_socket_set_int(f->sock, NNG_OPT_SENDBUF, SENDBUF);
+	nng_pipe_notify(f->sock, NNG_PIPE_EV_ADD_POST, pipe_event, f);
+	nng_pipe_notify(f->sock, NNG_PIPE_EV_REM_POST, pipe_event, f);
 	if ((rv = nng_listener_create(&f->lst, f->sock, url)) != 0 ||
 	    (rv = nng_listener_start(f->lst, 0)) != 0)
 		goto fail;
@@ -118,6 +130,13 @@ uint64_t
 fanout_sent(const struct fanout *f)
 {
 	return atomic_load(&((struct fanout *)f)->sent);
+}
+
+uint64_t
+fanout_subscribers(const struct fanout *f)
+{
+	int64_t n = atomic_load(&((struct fanout *)f)->subscribers);
+	return n > 0 ? (uint64_t)n : 0;
 }
 
 void

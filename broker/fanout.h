@@ -26,8 +26,9 @@ int fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
 void fanout_publish(struct fanout *f, const char *repo, size_t repo_len,
     const char *ref, size_t ref_len, const void *ev, size_t len);
 
-/* Messages sent so far (for stats). */
+/* Messages sent so far, and subscribers connected now (for stats). */
 uint64_t fanout_sent(const struct fanout *f);
+uint64_t fanout_subscribers(const struct fanout *f);
 
 void fanout_close(struct fanout *f);
 

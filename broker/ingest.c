@@ -36,7 +36,9 @@ static const uint16_t counted[] = {200, 202, 400, 401, 404, 405, 411, 413,
 #define N_COUNTED (sizeof(counted) / sizeof(counted[0]))
 
 struct ingest {
-	const struct config *cfg;
+	/* Swapped whole on SIGHUP; a request keeps the one it started with
+	 * (main keeps replaced configs until exit). */
+	const struct config *_Atomic cfg;
 	struct writer *w;
 	nng_http_server *srv;
 	nng_http_handler *h;
@@ -70,6 +72,7 @@ struct ireq {
 	nng_http_req *req;
 	nng_http_conn *conn;
 	const struct forge_ops *forge;
+	const struct config *cfg;
 	const struct source_config *src;
 	char *query;
 	uint8_t *body;
@@ -269,7 +272,7 @@ process(struct ireq *r)
 		goto fail;
 	}
 	rv = prepare_events(r->out.ev, r->out.n, r->forge->name,
-	    in->cfg->store_payload ? r->body : NULL, r->len, &we, msg,
+	    r->cfg->store_payload ? r->body : NULL, r->len, &we, msg,
 	    sizeof(msg));
 	if (rv != DOMINO_OK) {
 		reply_error(in, r->srv_aio, rv == DOMINO_EINVAL ? 400 : 503,
@@ -312,6 +315,7 @@ static void
 handle(nng_aio *aio)
 {
 	struct ingest *in = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
+	const struct config *cfg = atomic_load(&in->cfg);
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	const char *uri = nng_http_req_get_uri(req), *name, *q, *cl;
 	char forge_name[32];
@@ -333,8 +337,8 @@ handle(nng_aio *aio)
 	}
 	for (int i = 0; forge != NULL && i < SRC_COUNT; i++)
 		if (strcmp(config_source_name(i), forge->name) == 0 &&
-		    in->cfg->sources[i].enabled)
-			src = &in->cfg->sources[i];
+		    cfg->sources[i].enabled)
+			src = &cfg->sources[i];
 	if (src == NULL) {
 		reply_error(in, aio, 404, "unknown_source",
 		    "no such source; use /hooks/<github|gitlab|gitea|bitbucket|gerrit|generic> "
@@ -361,10 +365,10 @@ handle(nng_aio *aio)
 			return;
 		}
 	}
-	if (len > in->cfg->limits.max_body) {
+	if (len > cfg->limits.max_body) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "the body is %llu bytes; the limit is %llu (limits.max_body)",
-		    len, (unsigned long long)in->cfg->limits.max_body);
+		    len, (unsigned long long)cfg->limits.max_body);
 		reply_error(in, aio, 413, "too_large", msg, forge->name, NULL, 1);
 		return;
 	}
@@ -373,6 +377,7 @@ handle(nng_aio *aio)
 		return;
 	}
 	r->in = in;
+	r->cfg = cfg;
 	r->srv_aio = aio;
 	r->req = req;
 	r->conn = nng_aio_get_input(aio, 2);
@@ -486,6 +491,12 @@ ingest_each_count(struct ingest *in,
 				cb(arg, s < SRC_COUNT ? config_source_name(s) :
 				    "unknown", counted[i], n);
 		}
+}
+
+void
+ingest_set_config(struct ingest *in, const struct config *cfg)
+{
+	atomic_store(&in->cfg, cfg);
 }
 
 void

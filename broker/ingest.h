@@ -29,6 +29,13 @@ int ingest_open(const struct config *cfg, struct writer *w,
 
 void ingest_get_stats(struct ingest *in, struct ingest_stats *out);
 
+/*
+ * Use cfg (sources, limits, store_payload) for requests from now on. The
+ * previous config must stay valid until ingest_close: requests in progress
+ * keep using it.
+ */
+void ingest_set_config(struct ingest *in, const struct config *cfg);
+
 /* Call cb for every (source, HTTP answer) counted so far with its count;
  * requests to an unknown source are counted as source "unknown". */
 void ingest_each_count(struct ingest *in,

@@ -108,6 +108,67 @@ write_file_atomic(const char *path, const char *content, mode_t mode)
 	return 0;
 }
 
+/* Configs replaced by SIGHUP: requests in progress may still read them,
+ * so they live until exit. */
+struct retired {
+	struct retired *next;
+	struct config cfg;
+};
+
+/*
+ * SIGHUP: load the file again. What can change at run time (sources and
+ * their secrets, limits, the log level and format) takes effect; listen
+ * addresses and the data directory need a restart. A bad file changes
+ * nothing and says why.
+ */
+static void
+reload(const char *path, const struct config *cur, const char *o_fmt,
+    const char *o_level, struct ingest *in, struct control *ctl,
+    struct retired **retired, const struct config **live)
+{
+	struct retired *r;
+	char err[1024] = "";
+
+	if (path == NULL) {
+		log_msg(LOG_INFO, "SIGHUP: no --config file; nothing to reload");
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	if (config_load(path, &r->cfg, err, sizeof(err)) != DOMINO_OK) {
+		log_msg(LOG_ERROR, "SIGHUP: config not reloaded, the old one stays: %s", err);
+		config_free(&r->cfg);
+		free(r);
+		return;
+	}
+	/* Flags given at start keep winning over the file. */
+	if (config_set_data_dir(&r->cfg, cur->data_dir) != DOMINO_OK ||
+	    config_load_sources_file(&r->cfg, err, sizeof(err)) != DOMINO_OK) {
+		log_msg(LOG_ERROR, "SIGHUP: config not reloaded, the old one stays: %s", err);
+		config_free(&r->cfg);
+		free(r);
+		return;
+	}
+	free(r->cfg.listen.http);
+	free(r->cfg.listen.pub);
+	free(r->cfg.listen.control);
+	free(r->cfg.listen.admin);
+	r->cfg.listen.http = strdup(cur->listen.http);
+	r->cfg.listen.pub = strdup(cur->listen.pub);
+	r->cfg.listen.control = strdup(cur->listen.control);
+	r->cfg.listen.admin = strdup(cur->listen.admin);
+	if (log_setup(o_level ? o_level : r->cfg.log_level,
+	    o_fmt ? o_fmt : r->cfg.log_format) != 0)
+		log_msg(LOG_WARN, "SIGHUP: log settings unchanged");
+	ingest_set_config(in, &r->cfg);
+	control_set_config(ctl, &r->cfg);
+	r->next = *retired;
+	*retired = r;
+	*live = &r->cfg;
+	log_msg(LOG_INFO, "SIGHUP: config reloaded from %s (listen addresses, "
+	    "data_dir, writer and delivery settings apply at the next start)", path);
+}
+
 static int64_t
 now_ns(void)
 {
@@ -147,6 +208,8 @@ main(int argc, char **argv)
 	struct auth *auth = NULL;
 	struct deliver *dl = NULL;
 	struct retention *ret = NULL;
+	struct retired *retired = NULL;
+	const struct config *live = &cfg;
 	char *b_http = NULL, *b_pub = NULL, *b_control = NULL, *b_admin = NULL;
 	char err[1024] = "", sdir[4096], ready[8192];
 	sigset_t sigs;
@@ -243,11 +306,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "dominod: cannot start retention\n");
 		goto out;
 	}
-	if (ingest_open(&cfg, w, &in, &b_http, err, sizeof(err)) != DOMINO_OK ||
-	    admin_open(cfg.listen.admin, st, w, &adm, &b_admin, err,
-	        sizeof(err)) != DOMINO_OK) {
+	if (ingest_open(&cfg, w, &in, &b_http, err, sizeof(err)) != DOMINO_OK) {
 		fprintf(stderr, "dominod: %s\n", err);
 		goto out;
+	}
+	{
+		struct admin_env ae = {
+			.cfg = &cfg, .st = st, .w = w, .in = in, .fo = fo,
+			.dl = dl, .ret = ret, .started_ns = now_ns(),
+		};
+		if (admin_open(cfg.listen.admin, &ae, &adm, &b_admin, err,
+		    sizeof(err)) != DOMINO_OK) {
+			fprintf(stderr, "dominod: %s\n", err);
+			goto out;
+		}
 	}
 	{
 		struct control_env env = {
@@ -291,8 +363,8 @@ main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_msg(LOG_INFO, "SIGHUP: configuration reload is not "
-			    "supported yet; restart to apply changes");
+			reload(config_path, live, o_fmt, o_level, in, ctl, &retired,
+			    &live);
 			continue;
 		}
 		break;
@@ -304,14 +376,15 @@ out:
 	 * close; a control request arriving meanwhile is refused cleanly. */
 	if (in != NULL)
 		ingest_quiesce(in, 10000);
+	admin_close(adm);
 	deliver_stop(dl);
 	retention_stop(ret);
 	writer_stop(w);
 	control_close(ctl);
-	admin_close(adm);
 	ingest_close(in);
 	writer_free(w);
 	deliver_free(dl);
+	retention_free(ret);
 	fanout_close(fo);
 	store_close(st);
 	auth_close(auth);
@@ -322,6 +395,12 @@ out:
 	if (rc == 0)
 		log_msg(LOG_INFO, "stopped");
 	config_free(&cfg);
+	while (retired != NULL) {
+		struct retired *next = retired->next;
+		config_free(&retired->cfg);
+		free(retired);
+		retired = next;
+	}
 	curl_global_cleanup();
 	return rc;
 }

@@ -266,6 +266,15 @@ retention_stop(struct retention *r)
 	pthread_mutex_unlock(&r->mu);
 	if (r->running)
 		pthread_join(r->th, NULL);
+	r->running = 0;
+}
+
+void
+retention_free(struct retention *r)
+{
+	if (r == NULL)
+		return;
+	retention_stop(r);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	free(r);

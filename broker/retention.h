@@ -31,7 +31,10 @@ int retention_run(struct retention *r);
 
 void retention_get_stats(struct retention *r, struct retention_stats *out);
 
-/* Stop the thread (the writer must still run) and free. */
+/* Stop the thread (the writer must still run); stats stay readable. */
 void retention_stop(struct retention *r);
+
+/* Free (stopping first if needed). NULL is a no-op. */
+void retention_free(struct retention *r);
 
 #endif

@@ -1133,3 +1133,19 @@ store_seq_after_time(struct store_txn *v, int64_t cutoff_ns, uint64_t max_scan,
 	mdb_cursor_close(cur);
 	return rc == 0 || rc == MDB_NOTFOUND ? DOMINO_OK : map_err(rc);
 }
+
+uint64_t
+store_due_count(struct store_txn *v)
+{
+	MDB_stat ms;
+
+	return mdb_stat(v->txn, v->st->due, &ms) == 0 ? ms.ms_entries : 0;
+}
+
+uint64_t
+store_listener_count(struct store_txn *v)
+{
+	MDB_stat ms;
+
+	return mdb_stat(v->txn, v->st->listeners, &ms) == 0 ? ms.ms_entries : 0;
+}

@@ -174,6 +174,10 @@ int store_due_each(struct store_txn *v,
     int (*cb)(void *arg, uint64_t due_ns, const char *listener, uint64_t seq),
     void *arg);
 
+/* Entries in the due index (open deliveries) and listeners. */
+uint64_t store_due_count(struct store_txn *v);
+uint64_t store_listener_count(struct store_txn *v);
+
 /* One event by seq: DOMINO_OK or DOMINO_ENOTFOUND. */
 int store_event_get(struct store_txn *v, uint64_t seq, const void **data,
     size_t *len);

@@ -55,6 +55,10 @@ writer_submit(struct writer *w, struct wcmd *c)
 	return rv;
 }
 
+const uint64_t writer_commit_bounds_us[WRITER_COMMIT_BUCKETS - 1] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 100000, 1000000,
+};
+
 static int64_t
 now_ns(void)
 {
@@ -292,6 +296,8 @@ run(void *arg)
 	for (;;) {
 		struct wcmd *batch, *last, *c, *next;
 		uint32_t n = 0;
+		int64_t t0;
+		uint64_t us;
 		int rv;
 
 		pthread_mutex_lock(&w->mu);
@@ -313,12 +319,27 @@ run(void *arg)
 
 		for (c = batch; c != NULL; c = c->next)
 			c->status = -1; /* not yet applied */
+		t0 = now_ns();
 		rv = apply_batch(w, batch);
+		us = (uint64_t)(now_ns() - t0) / 1000;
 		pthread_mutex_lock(&w->mu);
 		w->stats.commits++;
 		w->stats.commands += n;
+		w->stats.failed_commits += rv != DOMINO_OK;
 		if (n > w->stats.batch_max_seen)
 			w->stats.batch_max_seen = n;
+		{
+			size_t b = 0;
+			while (b < WRITER_BATCH_BUCKETS - 1 && n > (1u << b))
+				b++;
+			w->stats.batch_hist[b]++;
+			b = 0;
+			while (b < WRITER_COMMIT_BUCKETS - 1 &&
+			    us > writer_commit_bounds_us[b])
+				b++;
+			w->stats.commit_hist[b]++;
+			w->stats.commit_us_sum += us;
+		}
 		pthread_mutex_unlock(&w->mu);
 		for (c = batch; c != NULL; c = next) {
 			int st = rv != DOMINO_OK ? rv : c->status;
@@ -375,6 +396,7 @@ writer_get_stats(struct writer *w, struct writer_stats *out)
 	pthread_mutex_lock(&w->mu);
 	*out = w->stats;
 	out->queued = w->len;
+	out->queue_max = w->queue_max;
 	pthread_mutex_unlock(&w->mu);
 }
 

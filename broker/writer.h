@@ -59,9 +59,18 @@ struct writer_events {
 	struct writer_event ev[];
 };
 
+/* Histogram bucket bounds (upper, inclusive) for writer metrics. */
+#define WRITER_BATCH_BUCKETS 9   /* 1 2 4 8 16 32 64 128 +Inf */
+#define WRITER_COMMIT_BUCKETS 10 /* 100us .. 1s, +Inf */
+extern const uint64_t writer_commit_bounds_us[WRITER_COMMIT_BUCKETS - 1];
+
 struct writer_stats {
-	uint64_t commits, commands, queued;
+	uint64_t commits, commands, queued, queue_max;
 	uint64_t batch_max_seen;
+	uint64_t batch_hist[WRITER_BATCH_BUCKETS];   /* commands per commit */
+	uint64_t commit_hist[WRITER_COMMIT_BUCKETS]; /* commit latency */
+	uint64_t commit_us_sum;
+	uint64_t failed_commits;
 };
 
 /*

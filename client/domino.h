@@ -150,6 +150,14 @@ const char *domino_errmsg(void);
 int domino_call(domino *d, const void *req, size_t len, void **reply,
     size_t *rlen);
 
+/* How often the broker answered webhooks of one source with one HTTP
+ * status (a member of struct domino_stats). */
+struct domino_ingest_count {
+	char *source;       /* "unknown" for a source that does not exist */
+	unsigned status;    /* HTTP status answered */
+	uint64_t count;
+};
+
 /* The answer of the `stats` operation. */
 struct domino_stats {
 	char *version;      /* broker version; may be NULL */
@@ -164,6 +172,25 @@ struct domino_stats {
 	char *listen_admin;
 	char **sources;     /* enabled sources */
 	size_t n_sources;
+	/* The delivery engine since the broker started. */
+	struct {
+		uint64_t in_flight;  /* attempts running now */
+		uint64_t dispatched; /* attempts started */
+		uint64_t ok;
+		uint64_t retried;    /* answers that scheduled another attempt */
+		uint64_t dead;       /* deliveries that ran out of attempts */
+	} deliveries;
+	uint64_t trimmed_before; /* retention trimmed every seq below; 0: none */
+	struct {
+		uint64_t trimmed;     /* events trimmed since start */
+		uint64_t held_back;   /* due for trimming but still needed by an
+		                       * open delivery or a cursor */
+		uint64_t held_by_seq; /* the oldest seq still needed; 0: none */
+	} retention;
+	/* Webhook answers since start, one per (source, HTTP status), in the
+	 * broker's order. */
+	struct domino_ingest_count *ingest;
+	size_t n_ingest;
 };
 
 /*
@@ -599,6 +626,23 @@ struct domino_deliveries_query {
 	const char *state;     /* pending, in_flight, ok, failed, dead; NULL: all */
 	uint64_t from;         /* only seqs >= from; 0: all */
 	uint64_t limit;        /* 0: 100; the broker caps it at 1000 */
+	uint64_t seq;          /* only the deliveries of this event; 0: all */
+	int history;           /* non-zero: fill each record's history */
+};
+
+/* One entry of a delivery's history: an attempt's answer or a manual
+ * action (the broker keeps the last 50). */
+struct domino_history_entry {
+	int64_t time;          /* unix ns */
+	uint64_t attempt;      /* attempts made when it happened */
+	char *what;            /* an attempt's outcome ("ok", "retry",
+	                        * "fail", "gone"), or an action ("retry" by
+	                        * hand, "resolved", "superseded",
+	                        * "interrupted"); never NULL */
+	int64_t status;        /* HTTP status or exit code; -1: none */
+	char *detail;          /* the first bytes of the answer, stderr tail,
+	                        * error text, or who did it and why; may be
+	                        * NULL */
 };
 
 /* One delivery record: a (listener, event) pair reached by matching. */
@@ -612,6 +656,10 @@ struct domino_delivery {
 	char **via;            /* repos from the changed one to the listener */
 	size_t n_via;
 	char *repo, *ref, *type; /* of the event; each may be NULL */
+	/* Oldest first; NULL unless the query asked for history (then
+	 * non-NULL even when n_history is 0). */
+	struct domino_history_entry *history;
+	size_t n_history;
 };
 
 struct domino_deliveries {
@@ -636,6 +684,98 @@ void domino_deliveries_clear(struct domino_deliveries *dl);
  */
 int domino_deliveries(domino *d, const struct domino_deliveries_query *q,
     struct domino_deliveries *out);
+
+/* ------------------------------------------------------------------------
+ * Deliveries by hand, and revalidation results (proto/README.md,
+ * "Deliveries"). Every change is committed by the broker before it
+ * answers; who did it (admin or the listener) and why go into the
+ * delivery's history. A listener token may act on its own listener only
+ * (DOMINO_EUNAUTH otherwise); enable and results of an event across
+ * listeners need the admin token.
+ */
+
+/*
+ * Make deliveries of a listener due again: the `retry` operation. The
+ * records become `pending`, due now, whatever state they were in.
+ *
+ * seq:     one delivery; 0: every `dead` delivery of the listener.
+ * changed: may be NULL; receives how many records were revived.
+ *
+ * Returns DOMINO_OK (also when nothing was dead: *changed is 0),
+ * DOMINO_ENOTFOUND (no delivery of seq to that listener), DOMINO_ECONFLICT
+ * (that delivery is being attempted right now; wait for its answer),
+ * DOMINO_EINVAL (no listener), DOMINO_EUNAUTH, DOMINO_EUNAVAIL, or a local
+ * failure. Thread-safe.
+ */
+int domino_retry(domino *d, const char *listener, uint64_t seq,
+    uint64_t *changed);
+
+/*
+ * Mark a delivery done by hand: the `resolve` operation. It becomes `ok`
+ * and its history gets "resolved" with who did it and reason.
+ *
+ * seq:     required (not 0).
+ * reason:  required, non-empty: why it needs no (further) attempt.
+ * changed: may be NULL; receives 1.
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL (no listener, seq or reason),
+ * DOMINO_ENOTFOUND, DOMINO_EUNAUTH, DOMINO_EUNAVAIL, or a local failure.
+ * Thread-safe.
+ */
+int domino_resolve(domino *d, const char *listener, uint64_t seq,
+    const char *reason, uint64_t *changed);
+
+/*
+ * Enable or disable a listener: the `enable` / `disable` operations. A
+ * disabled listener gets no attempts but keeps its backlog, delivered once
+ * it is enabled again (which also forgets how long it had been failing).
+ *
+ * enable:  non-zero enables (admin token), 0 disables (admin token, or the
+ *          listener's own).
+ * changed: may be NULL; receives 1, or 0 when it already was so.
+ *
+ * Returns DOMINO_OK, DOMINO_ENOTFOUND, DOMINO_EINVAL (no name),
+ * DOMINO_EUNAUTH, DOMINO_EUNAVAIL, or a local failure. Thread-safe.
+ */
+int domino_enable(domino *d, const char *name, int enable,
+    uint64_t *changed);
+
+/*
+ * Report the outcome of the work a delivery triggered (a CI run): the
+ * `report` operation, normally with the listener's own token. A later
+ * report of the same (listener, seq) replaces the earlier one.
+ *
+ * seq:    the event the listener was told about; it must have a delivery
+ *         of it.
+ * status: "pass", "fail" or "error".
+ * url, detail: optional (NULL), e.g. the CI run's page and a short
+ *         message; the broker takes at most 2 KiB and 4 KiB.
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL (no listener or seq, another status;
+ * checked here before anything is sent), DOMINO_ENOTFOUND (no such
+ * delivery), DOMINO_ETOOBIG, DOMINO_EUNAUTH, DOMINO_EUNAVAIL, or a local
+ * failure. Thread-safe.
+ */
+int domino_report(domino *d, const char *listener, uint64_t seq,
+    const char *status, const char *url, const char *detail);
+
+/*
+ * Revalidation results as JSON text: the `results` operation.
+ *
+ * listener NULL: the roll-up of the upstream event seq (admin token) —
+ *      {"seq": N, "listeners": [{listener, support_level, delivery (its
+ *      state), status ("pass", "fail", "error" or "unknown" when nothing
+ *      was reported), report?}]}, where report is {status, url, detail,
+ *      time (unix ns), by}.
+ * listener set: its newest report per upstream repo (seq is ignored) —
+ *      {"listener": NAME, "dependencies": [{repo, seq, report}]}.
+ * json: a malloc'd string (free()) on success; integers are exact.
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL (neither a listener nor a seq),
+ * DOMINO_EUNAUTH, or a local failure. Thread-safe.
+ */
+int domino_results(domino *d, const char *listener, uint64_t seq,
+    char **json);
 
 #ifdef __cplusplus
 }

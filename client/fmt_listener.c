@@ -381,6 +381,24 @@ domino_fmt_delivery_json(const struct domino_delivery *v, char **out)
 		fputs(",\"type\":", f);
 		json_put_cstr(f, v->type);
 	}
+	if (v->history != NULL) {
+		fputs(",\"history\":[", f);
+		for (size_t i = 0; i < v->n_history; i++) {
+			const struct domino_history_entry *h = &v->history[i];
+
+			fprintf(f, "%s{\"time\":%lld,\"attempt\":%llu,"
+			    "\"what\":", i > 0 ? "," : "", (long long)h->time,
+			    (unsigned long long)h->attempt);
+			json_put_cstr(f, h->what);
+			fprintf(f, ",\"status\":%lld", (long long)h->status);
+			if (h->detail != NULL) {
+				fputs(",\"detail\":", f);
+				json_put_cstr(f, h->detail);
+			}
+			fputc('}', f);
+		}
+		fputc(']', f);
+	}
 	fputc('}', f);
 	return json_finish(f, &buf, &len, out);
 }

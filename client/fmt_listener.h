@@ -52,7 +52,8 @@ int domino_fmt_deliveries_table(const struct domino_deliveries *dl,
     char **out);
 
 /* One delivery record as a compact JSON object (no newline), with the
- * wire field names; times are exact integers. */
+ * wire field names; times are exact integers. "history" (an array of
+ * {time, attempt, what, status, detail?}) is there when v->history is. */
 int domino_fmt_delivery_json(const struct domino_delivery *v, char **out);
 
 /*

@@ -507,13 +507,63 @@ domino_deliveries_clear(struct domino_deliveries *dl)
 		free(v->ref);
 		free(v->type);
 		free_strs(v->via, v->n_via);
+		for (size_t h = 0; h < v->n_history; h++) {
+			free(v->history[h].what);
+			free(v->history[h].detail);
+		}
+		free(v->history);
 	}
 	free(dl->v);
 	memset(dl, 0, sizeof(*dl));
 }
 
+/* The history array; v->history is non-NULL afterwards, even when empty
+ * or absent. */
 static int
-read_delivery(const msgpack_object *m, struct domino_delivery *v)
+read_history(const msgpack_object *m, struct domino_delivery *v)
+{
+	const msgpack_object *a = msg_get(m, "history");
+	uint32_t n = 0;
+
+	if (a != NULL && a->type == MSGPACK_OBJECT_ARRAY)
+		n = a->via.array.size;
+	else if (a != NULL && a->type != MSGPACK_OBJECT_NIL)
+		return DOMINO_EPROTO;
+	v->history = calloc(n > 0 ? n : 1, sizeof(*v->history));
+	if (v->history == NULL)
+		return DOMINO_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *e = &a->via.array.ptr[i];
+		struct domino_history_entry *h = &v->history[i];
+		int rv;
+
+		if (e->type != MSGPACK_OBJECT_MAP)
+			return DOMINO_EPROTO;
+		/* Counted first so a half-read entry is freed by clear. */
+		v->n_history++;
+		h->status = -1;
+		rv = opt_time(e, "time", &h->time);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(e, "attempt", &h->attempt);
+		if (rv == DOMINO_OK)
+			rv = opt_str(e, "what", &h->what);
+		if (rv == DOMINO_OK && h->what == NULL &&
+		    (h->what = strdup("?")) == NULL)
+			rv = DOMINO_ENOMEM;
+		if (rv == DOMINO_OK && msg_i64(e, "status", &h->status) ==
+		    DOMINO_EPROTO)
+			rv = DOMINO_EPROTO;
+		if (rv == DOMINO_OK)
+			rv = opt_str(e, "detail", &h->detail);
+		if (rv != DOMINO_OK)
+			return rv;
+	}
+	return DOMINO_OK;
+}
+
+static int
+read_delivery(const msgpack_object *m, struct domino_delivery *v,
+    int want_history)
 {
 	int rv;
 
@@ -538,6 +588,8 @@ read_delivery(const msgpack_object *m, struct domino_delivery *v)
 		rv = opt_str(m, "ref", &v->ref);
 	if (rv == DOMINO_OK)
 		rv = opt_str(m, "type", &v->type);
+	if (rv == DOMINO_OK && want_history)
+		rv = read_history(m, v);
 	return rv;
 }
 
@@ -563,7 +615,8 @@ domino_deliveries(domino *d, const struct domino_deliveries_query *q,
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	conn_req_begin(d, &pk, "deliveries", set(q->listener) +
-	    set(q->state) + (q->from != 0) + (q->limit != 0));
+	    set(q->state) + (q->from != 0) + (q->limit != 0) +
+	    (q->seq != 0) + (q->history != 0));
 	if (set(q->listener))
 		msg_pack_kstr(&pk, "listener", q->listener);
 	if (set(q->state))
@@ -572,6 +625,10 @@ domino_deliveries(domino *d, const struct domino_deliveries_query *q,
 		msg_pack_ku64(&pk, "from", q->from);
 	if (q->limit != 0)
 		msg_pack_ku64(&pk, "limit", q->limit);
+	if (q->seq != 0)
+		msg_pack_ku64(&pk, "seq", q->seq);
+	if (q->history)
+		msg_pack_kbool(&pk, "history", 1);
 	rv = conn_rpc(d, &sb, &r);
 	msgpack_sbuffer_destroy(&sb);
 	if (rv != DOMINO_OK)
@@ -592,7 +649,8 @@ domino_deliveries(domino *d, const struct domino_deliveries_query *q,
 	}
 	for (uint32_t i = 0; i < a->via.array.size && rv == DOMINO_OK; i++) {
 		out->n++;
-		rv = read_delivery(&a->via.array.ptr[i], &out->v[i]);
+		rv = read_delivery(&a->via.array.ptr[i], &out->v[i],
+		    q->history);
 	}
 out:
 	conn_reply_free(&r);

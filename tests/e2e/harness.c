@@ -304,6 +304,12 @@ h_post(const char *url, const char *const *headers, const void *body,
 }
 
 long
+h_get(const char *url, char **resp)
+{
+	return request("GET", url, NULL, NULL, 0, resp);
+}
+
+long
 h_request(struct broker *b, const char *method, const char *path,
     const char *const *headers, const void *body, size_t len, char **resp)
 {

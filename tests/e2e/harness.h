@@ -75,6 +75,9 @@ long h_post_github(struct broker *b, const char *secret, const char *fixture,
  */
 int h_cli(struct broker *b, const char *const *argv, char **out);
 
+/* GET url; the status (0 on a transport failure), the body in *resp. */
+long h_get(const char *url, char **resp);
+
 /* Run a raw HTTP request (method, path) against the ingest listener. */
 long h_request(struct broker *b, const char *method, const char *path,
     const char *const *headers, const void *body, size_t len, char **resp);
