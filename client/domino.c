@@ -203,6 +203,73 @@ read_sources(const msgpack_object *root, struct domino_stats *st)
 	return DOMINO_OK;
 }
 
+/* deliveries and retention counters; a broker without them leaves 0. */
+static int
+read_counters(const msgpack_object *root, struct domino_stats *st)
+{
+	const msgpack_object *dl = msg_get(root, "deliveries");
+	const msgpack_object *rt = msg_get(root, "retention");
+	int rv = opt_u64(root, "trimmed_before", &st->trimmed_before);
+
+	if (rv == DOMINO_OK && dl != NULL && dl->type == MSGPACK_OBJECT_MAP) {
+		rv = opt_u64(dl, "in_flight", &st->deliveries.in_flight);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(dl, "dispatched", &st->deliveries.dispatched);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(dl, "ok", &st->deliveries.ok);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(dl, "retried", &st->deliveries.retried);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(dl, "dead", &st->deliveries.dead);
+	}
+	if (rv == DOMINO_OK && rt != NULL && rt->type == MSGPACK_OBJECT_MAP) {
+		rv = opt_u64(rt, "trimmed", &st->retention.trimmed);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(rt, "held_back", &st->retention.held_back);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(rt, "held_by_seq", &st->retention.held_by_seq);
+	}
+	return rv;
+}
+
+/* ingest: [{source, status, count}]. */
+static int
+read_ingest(const msgpack_object *root, struct domino_stats *st)
+{
+	const msgpack_object *a = msg_get(root, "ingest");
+
+	if (a == NULL || a->type == MSGPACK_OBJECT_NIL)
+		return DOMINO_OK;
+	if (a->type != MSGPACK_OBJECT_ARRAY)
+		return DOMINO_EPROTO;
+	if (a->via.array.size == 0)
+		return DOMINO_OK;
+	st->ingest = calloc(a->via.array.size, sizeof(*st->ingest));
+	if (st->ingest == NULL)
+		return DOMINO_ENOMEM;
+	for (uint32_t i = 0; i < a->via.array.size; i++) {
+		const msgpack_object *m = &a->via.array.ptr[i];
+		struct domino_ingest_count *c = &st->ingest[i];
+		uint64_t status = 0;
+		int rv;
+
+		if (m->type != MSGPACK_OBJECT_MAP)
+			return DOMINO_EPROTO;
+		st->n_ingest++;
+		rv = msg_strdup(m, "source", &c->source);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(m, "status", &status);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(m, "count", &c->count);
+		if (rv != DOMINO_OK)
+			return rv == DOMINO_ENOTFOUND ? DOMINO_EPROTO : rv;
+		if (status > 999)
+			return DOMINO_EPROTO;
+		c->status = (unsigned)status;
+	}
+	return DOMINO_OK;
+}
+
 static int
 read_stats(const msgpack_object *root, struct domino_stats *st)
 {
@@ -230,6 +297,10 @@ read_stats(const msgpack_object *root, struct domino_stats *st)
 	}
 	if (rv == DOMINO_OK)
 		rv = read_sources(root, st);
+	if (rv == DOMINO_OK)
+		rv = read_counters(root, st);
+	if (rv == DOMINO_OK)
+		rv = read_ingest(root, st);
 	return rv;
 }
 
@@ -277,6 +348,9 @@ domino_stats_clear(struct domino_stats *st)
 	for (size_t i = 0; i < st->n_sources; i++)
 		free(st->sources[i]);
 	free(st->sources);
+	for (size_t i = 0; i < st->n_ingest; i++)
+		free(st->ingest[i].source);
+	free(st->ingest);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -305,6 +379,25 @@ pack_log_req(const domino *d, msgpack_sbuffer *sb,
 		msg_pack_ki64(&pk, "until", q->until);
 	if (q->with_payload)
 		msg_pack_kbool(&pk, "payload", 1);
+}
+
+/* Hand a `gone: [from, to]` of a log reply to q->on_gone. */
+static void
+report_gone(const msgpack_object *root, const struct domino_log_query *q,
+    void *arg)
+{
+	const msgpack_object *g = msg_get(root, "gone");
+	uint64_t first = 0;
+
+	if (g == NULL || g->type != MSGPACK_OBJECT_ARRAY ||
+	    g->via.array.size != 2 ||
+	    g->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    g->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return;
+	if (opt_u64(root, "first", &first) != DOMINO_OK || first == 0)
+		first = g->via.array.ptr[1].via.u64 + 1;
+	q->on_gone(arg, g->via.array.ptr[0].via.u64, g->via.array.ptr[1].via.u64,
+	    first);
 }
 
 int
@@ -349,6 +442,8 @@ domino_log(domino *d, const struct domino_log_query *q, domino_event_fn cb,
 		}
 		if (msg_bool(r.root, "more", &more) != DOMINO_OK)
 			more = 0;
+		if (q->on_gone != NULL)
+			report_gone(r.root, q, arg);
 		for (uint32_t i = 0; evs != NULL &&
 		    evs->type == MSGPACK_OBJECT_ARRAY &&
 		    i < evs->via.array.size && !stop; i++) {

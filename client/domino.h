@@ -217,6 +217,11 @@ struct domino_log_query {
 	int with_payload;    /* non-zero: events carry their raw payload */
 	uint32_t batch;      /* events per request; 0: 100 (the broker caps
 	                      * it at 1000 and at 8 MiB per reply) */
+	/* Optional: called with domino_log()'s arg, before the events that
+	 * follow, when the broker says seqs [from, to] were trimmed by
+	 * retention; first is the oldest seq the log still holds. The walk
+	 * goes on from there. */
+	void (*on_gone)(void *arg, uint64_t from, uint64_t to, uint64_t first);
 };
 
 /*
@@ -260,79 +265,117 @@ struct domino_sub_opts {
 	 * or "" for everything. The library subscribes to the longest literal
 	 * nng prefix and matches the rest itself. */
 	const char *filter;
-	/* 0: live events only. N > 0: once the link is up, first replay the
-	 * log from seq N to the end through on_event, then go on live; live
-	 * events with a seq already replayed are skipped. */
+	/*
+	 * Where the subscription starts (the first of these that is set):
+	 *  - durable names a cursor that exists: after its seq (below);
+	 *  - from = N > 0: the log from seq N (1 means "all");
+	 *  - since = T > 0: the first event received at or after T (unix ns);
+	 *  - none: "new", events committed after the link came up.
+	 * A start in the past is read from the log in batches through the
+	 * control socket, then the subscription goes on live without a gap
+	 * or a duplicate (live events already read are skipped).
+	 */
 	uint64_t from;
 	/* Non-zero: events keep their raw payload (live events always carry
 	 * it on the wire; without this flag it is dropped before on_event). */
 	int with_payload;
-	/* The broker's heartbeat period; 0: 2000 ms. The link counts as down
-	 * after three periods without any message. */
+	/* The broker's heartbeat period; 0: 2000 ms. The link counts as dead
+	 * after three periods without any message: the library dials again,
+	 * reads what it missed from the log and goes on. */
 	int heartbeat_ms;
 
 	/*
 	 * Callbacks, all called on the subscription's own thread, one at a
-	 * time, in the order the messages arrived. They may call any
-	 * libdomino function, including domino_unsubscribe() on this very
-	 * subscription (the subscription is then freed once the callback
-	 * returns). They must not block for long: nng drops live messages
-	 * for a subscriber that does not keep up (see on_gap).
+	 * time, events in seq order. They may call any libdomino function,
+	 * including domino_unsubscribe() on this very subscription (the
+	 * subscription is then freed once the callback returns). A slow
+	 * callback costs nothing but time: live messages nng drops meanwhile
+	 * are read back from the log.
 	 */
 	/* Required. Each matching event, borrowed for the call. Returning
-	 * non-zero stops the subscription: no more callbacks; the caller
-	 * still calls domino_unsubscribe(). */
+	 * non-zero stops the subscription: no more callbacks (and, with
+	 * auto_ack, this event is not acknowledged); the caller still calls
+	 * domino_unsubscribe(). */
 	domino_event_fn on_event;
 	/* Optional. Each heartbeat, with the broker's last committed seq. */
 	void (*on_heartbeat)(void *arg, uint64_t seq);
-	/* Optional. An event arrived with seq > last seen + 1: seqs
-	 * [from, to] were not received. Without a filter that is a real
-	 * loss (slow subscriber, reconnect); with a filter the range may
-	 * simply hold no matching event — check with domino_log(). Only
-	 * reported after the first event. */
+	/* Optional. Seqs [from, to] could not be delivered and are skipped:
+	 * retention trimmed them from the log before they were read. Every
+	 * other jump in the live stream (nng dropped messages for a slow
+	 * subscriber, a dead link) is filled from the log before the next
+	 * live event and is not reported. */
 	void (*on_gap)(void *arg, uint64_t from, uint64_t to);
-	/* Optional. The link went down (up = 0: no message for three
-	 * heartbeat periods) or came back (up = 1, not called for the
-	 * first time the link comes up — use domino_sub_wait_ready()). */
+	/* Optional. The link went dead (up = 0: no message for three
+	 * heartbeat periods) or came back and the catch-up is done (up = 1;
+	 * not called the first time — use domino_sub_wait_ready()). */
 	void (*on_link)(void *arg, int up);
 	void *arg;
+
+	/* See `from`: unix ns. */
+	int64_t since;
+	/*
+	 * A durable consumer: the broker keeps the cursor of this name (1 to
+	 * 128 bytes). When it exists the subscription starts after its seq,
+	 * whatever from/since say; when it does not, the subscription starts
+	 * as from/since/"new" say and creates the cursor at once, just
+	 * before its start point — so a durable consumer that is stopped
+	 * before its first event still gets, on restart, everything
+	 * committed since it first connected. Acknowledgements
+	 * (domino_sub_ack(), or auto_ack) move the cursor; they are sent in
+	 * batches (at most every 200 ms or 100 acks) and on
+	 * domino_unsubscribe(). Retention never trims past a cursor, so an
+	 * abandoned durable name pins the log (the protocol has no operation
+	 * to remove a cursor yet).
+	 */
+	const char *durable;
+	/* With durable: non-zero acknowledges each event once on_event has
+	 * returned 0. */
+	int auto_ack;
+	/* Non-zero: do not fill jumps in the live stream from the log but
+	 * report them through on_gap (with a filter the range may hold no
+	 * matching event), and after a dead link go on live without reading
+	 * what was missed. For measuring the fan-out itself. */
+	int no_fill;
 };
 
 /*
- * Start a subscription: dial the fan-out socket, subscribe, and start the
- * subscription's thread which decodes each message (bounded pre-check
- * first) and calls the callbacks.
+ * Start a subscription: resolve its start point (a durable cursor, or the
+ * seq of `since`, through the control socket), dial the fan-out socket,
+ * subscribe, and start the subscription's thread which decodes each
+ * message (bounded pre-check first) and calls the callbacks.
  *
- * o:   the options; they and the filter string are copied.
+ * o:   the options; they and their strings are copied.
  * out: receives the subscription on success (free with
  *      domino_unsubscribe()). *out is written before the first callback
  *      can run, so a callback may read it (e.g. through arg) to
  *      unsubscribe.
  *
  * The pub address comes from domino_opts.pub, or from a `stats` call on the
- * first subscription (cached in d). Events published before the link is up
- * are not seen live; wait with domino_sub_wait_ready() or use o->from.
+ * first subscription (cached in d). With the "new" start, events committed
+ * before the link is up are not seen; wait with domino_sub_wait_ready().
  *
- * Returns DOMINO_OK, DOMINO_EINVAL (no on_event, bad filter),
- * DOMINO_ETRANSPORT (cannot dial), DOMINO_ENOMEM, or what domino_stats()
- * returns when the pub address has to be learnt. Thread-safe. d must stay
- * open while the subscription exists.
+ * Returns DOMINO_OK, DOMINO_EINVAL (no on_event, bad filter, bad durable
+ * name), DOMINO_ETRANSPORT (cannot dial), DOMINO_ENOMEM, or what the
+ * control calls return (domino_stats() when the pub address has to be
+ * learnt, domino_cursor() for durable, domino_log() for since).
+ * Thread-safe. d must stay open while the subscription exists.
  */
 int domino_subscribe(domino *d, const struct domino_sub_opts *o,
     domino_sub **out);
 
 /*
  * Wait until the subscription's link is proven up — the first message
- * (normally a heartbeat) has arrived — and, with o->from, the replay of the
- * log is done. Then every event committed afterwards reaches on_event
- * unless nng drops it (see on_gap).
+ * (normally a heartbeat) has arrived — and the catch-up from its start
+ * point is done. Then every event committed afterwards reaches on_event.
  *
  * timeout_ms: negative waits forever.
  *
- * Returns DOMINO_OK, DOMINO_ETIMEDOUT, or DOMINO_ECLOSED when the
- * subscription has stopped (on_event returned non-zero, or its replay
- * failed; the reason went to the log callback). Thread-safe; not from the
- * subscription's own callbacks.
+ * Returns DOMINO_OK, DOMINO_ETIMEDOUT (also while the catch-up cannot
+ * reach the broker; it keeps trying), or DOMINO_ECLOSED when the
+ * subscription has stopped (on_event returned non-zero, or the broker
+ * refused the catch-up for good — a bad filter, a bad token; the reason
+ * went to the log callback). Thread-safe; not from the subscription's own
+ * callbacks.
  */
 int domino_sub_wait_ready(domino_sub *s, int timeout_ms);
 
@@ -343,13 +386,125 @@ int domino_sub_wait_ready(domino_sub *s, int timeout_ms);
 uint64_t domino_sub_last_seq(domino_sub *s);
 
 /*
+ * Acknowledge the events of a durable subscription up to seq (it is done
+ * with them): the cursor moves there with the next batch of acks. An ack
+ * lower than an earlier one is ignored (a cursor never moves back).
+ *
+ * Returns DOMINO_OK, or DOMINO_EINVAL when s is not durable. Thread-safe,
+ * also from the subscription's callbacks; never blocks on the network.
+ */
+int domino_sub_ack(domino_sub *s, uint64_t seq);
+
+/*
  * Stop the subscription and free it. When it returns (from any other
- * thread), no callback of s is running and none will run. NULL is a
- * no-op. It closes the socket before joining the thread and the thread
- * polls a stop flag, so it returns within a few hundred milliseconds even
- * when a callback is not running.
+ * thread), no callback of s is running and none will run, and the
+ * pending acks of a durable subscription were sent (a failure to send
+ * them goes to the log callback). NULL is a no-op. It closes the socket
+ * before joining the thread and the thread polls a stop flag, so it
+ * returns within a few hundred milliseconds when neither a callback nor a
+ * control call (bounded by the handle's timeout) is running.
  */
 void domino_unsubscribe(domino_sub *s);
+
+/* ------------------------------------------------------------------------
+ * Durable consumers, listener replay and relay (proto/README.md, `ack`,
+ * `cursor`, `replay`).
+ */
+
+/*
+ * The seq a durable consumer has acknowledged: the `cursor` operation.
+ *
+ * name: the consumer's name (1 to 128 bytes).
+ * seq:  receives the cursor on success (0 on failure).
+ *
+ * Returns DOMINO_OK, DOMINO_ENOTFOUND (no consumer of that name ever
+ * acknowledged anything), DOMINO_EINVAL (bad name), or a local failure.
+ * Thread-safe.
+ */
+int domino_cursor(domino *d, const char *name, uint64_t *seq);
+
+/*
+ * Move a durable consumer's cursor to seq: the `ack` operation. It creates
+ * the cursor when there is none; a cursor never moves back, so a late or
+ * repeated ack is harmless.
+ *
+ * Returns DOMINO_OK, DOMINO_EINVAL (bad name, or seq past the end of the
+ * log), DOMINO_EUNAVAIL, or a local failure. Thread-safe.
+ */
+int domino_ack(domino *d, const char *name, uint64_t seq);
+
+/* What domino_replay() re-delivers. Zero-initialize. */
+struct domino_replay_query {
+	const char *listener; /* required */
+	uint64_t from;        /* first seq; 0: the oldest */
+	uint64_t to;          /* last seq, inclusive; 0: the newest */
+	int64_t since, until; /* unix ns, received in [since, until); 0: no bound */
+	int force;            /* re-deliver events already delivered `ok` */
+};
+
+/* The running total of domino_replay(). */
+struct domino_replay_result {
+	uint64_t created;     /* new deliveries */
+	uint64_t skipped;     /* already open, or ok (without force) */
+	uint64_t scanned;     /* events of the range read */
+	uint64_t next;        /* the seq the next request would start at */
+	uint64_t last;        /* the end of the range (broker's last seq when
+	                       * the replay started, or `to`) */
+	uint64_t first;       /* the oldest seq in the log */
+	uint64_t gone_from, gone_to; /* part of the range retention trimmed;
+	                       * 0, 0: none */
+	int more;             /* 0 once the whole range was handled */
+};
+
+/*
+ * Operator re-delivery: for every event of the range that reaches the
+ * listener through its dependency graph (directly or transitively) the
+ * broker creates a new pending delivery, unless one is open already or
+ * one was `ok` (without force). Sends `replay` requests of at most 1000
+ * events each until the range is done.
+ *
+ * progress: optional, called after each request with the running total
+ *      (and once before the first with zeros and gone/first set);
+ *      returning non-zero stops early (not an error: out->more stays 1).
+ * out: the total, also after a failure part-way (then it says how far it
+ *      got: out->next).
+ *
+ * Returns DOMINO_OK, DOMINO_ENOTFOUND (no such listener), DOMINO_EINVAL,
+ * DOMINO_EUNAUTH, DOMINO_EUNAVAIL, or a local failure. Thread-safe.
+ */
+int domino_replay(domino *d, const struct domino_replay_query *q,
+    int (*progress)(void *arg, const struct domino_replay_result *r),
+    void *arg, struct domino_replay_result *out);
+
+/* Options of domino_relay_post(). Zero-initialize. */
+struct domino_relay_opts {
+	const char *url;      /* required: http(s)://... */
+	/* Optional: re-sign for the receiver as the event's forge signs:
+	 * github and gitea X-Hub-Signature-256 (gitea also
+	 * X-Gitea-Signature), bitbucket X-Hub-Signature, gitlab
+	 * X-Gitlab-Token; other sources get X-Hub-Signature-256. */
+	const char *secret;
+	int timeout_ms;       /* the whole request; 0: 10000 */
+};
+
+/*
+ * Re-post an event's original webhook the way the forge sent it: the raw
+ * body (ev->payload, so subscribe or read the log with payloads) with its
+ * kept forge headers (ev->headers, Content-Type among them; Host,
+ * Content-Length, hop-by-hop and signature headers are not copied), one
+ * HTTP POST with libcurl. The library does not retry: a caller that
+ * wants every event delivered retries until a 2xx (and acks only then).
+ *
+ * status: receives the HTTP status of the answer (0 when there was none).
+ *
+ * Returns DOMINO_OK once an answer came, whatever its status;
+ * DOMINO_EINVAL (no url, no payload), DOMINO_ETRANSPORT (cannot connect,
+ * the connection broke), DOMINO_ETIMEDOUT, DOMINO_ENOMEM. Thread-safe;
+ * it uses curl_easy_init(), so a threaded program calls
+ * curl_global_init() first.
+ */
+int domino_relay_post(const struct domino_relay_opts *o,
+    const struct domino_event *ev, long *status);
 
 /* ------------------------------------------------------------------------
  * Publishing by hand, and ingesting bodies that did not come over HTTP.

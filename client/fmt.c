@@ -417,6 +417,32 @@ domino_fmt_stats_json(const struct domino_stats *st, char **out)
 				cJSON_Delete(s);
 		}
 	}
+	l = ok ? cJSON_AddObjectToObject(o, "deliveries") : NULL;
+	ok = l != NULL && add_u64(l, "in_flight", st->deliveries.in_flight) &&
+	    add_u64(l, "dispatched", st->deliveries.dispatched) &&
+	    add_u64(l, "ok", st->deliveries.ok) &&
+	    add_u64(l, "retried", st->deliveries.retried) &&
+	    add_u64(l, "dead", st->deliveries.dead) &&
+	    add_u64(o, "trimmed_before", st->trimmed_before);
+	l = ok ? cJSON_AddObjectToObject(o, "retention") : NULL;
+	ok = l != NULL && add_u64(l, "trimmed", st->retention.trimmed) &&
+	    add_u64(l, "held_back", st->retention.held_back) &&
+	    add_u64(l, "held_by_seq", st->retention.held_by_seq);
+	if (ok) {
+		cJSON *a = cJSON_AddArrayToObject(o, "ingest");
+		ok = a != NULL;
+		for (size_t i = 0; ok && i < st->n_ingest; i++) {
+			cJSON *c = cJSON_CreateObject();
+			ok = c != NULL && cJSON_AddItemToArray(a, c);
+			if (!ok) {
+				cJSON_Delete(c);
+				break;
+			}
+			ok = add_str(c, "source", st->ingest[i].source) &&
+			    add_u64(c, "status", st->ingest[i].status) &&
+			    add_u64(c, "count", st->ingest[i].count);
+		}
+	}
 	if (!ok) {
 		cJSON_Delete(o);
 		return DOMINO_ENOMEM;

@@ -45,6 +45,9 @@ struct cli_cmd {
 extern const struct cli_cmd cmd_tail, cmd_log, cmd_status, cmd_secret;
 extern const struct cli_cmd cmd_publish, cmd_ingest, cmd_register,
     cmd_unregister, cmd_listeners, cmd_listener, cmd_impact, cmd_deliveries;
+extern const struct cli_cmd cmd_retry, cmd_resolve, cmd_enable, cmd_disable,
+    cmd_report, cmd_results;
+extern const struct cli_cmd cmd_replay, cmd_relay, cmd_cursor;
 
 /* Free what cli_open() resolved. */
 void cli_free(struct cli *c);

@@ -11,12 +11,33 @@
 #include "cli.h"
 #include "fmt.h"
 #include "fmt_listener.h"
+#include "fmt_ops.h"
+
+/* Each delivery's history under a line naming it. */
+static int
+print_histories(const struct domino_deliveries *dl)
+{
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct domino_delivery *v = &dl->v[i];
+		char *text = NULL;
+
+		if (domino_fmt_history_table(v, &text) != DOMINO_OK) {
+			fputs("domino: cannot format the history\n", stderr);
+			return 1;
+		}
+		printf("\n%s seq %llu (%s):\n%s", v->listener,
+		    (unsigned long long)v->seq, v->state ? v->state : "-",
+		    text);
+		free(text);
+	}
+	return fflush(stdout) != 0;
+}
 
 static int
 run(struct cli *c, int argc, char **argv)
 {
 	static const char *const names[] = {"--listener", "--state", "--from",
-	    "--limit", NULL};
+	    "--limit", "--seq", NULL};
 	struct domino_deliveries_query q = {0};
 	struct domino_deliveries dl = {0};
 	domino *d = NULL;
@@ -27,6 +48,11 @@ run(struct cli *c, int argc, char **argv)
 	for (int i = 1; i < argc;) {
 		int k, r = 0;
 
+		if (cli_opt_flag(argv, i, "--history")) {
+			q.history = 1;
+			i++;
+			continue;
+		}
 		for (k = 0; names[k] != NULL; k++) {
 			r = cli_opt_val(argc, argv, &i, names[k], &v);
 			if (r != 0)
@@ -50,6 +76,12 @@ run(struct cli *c, int argc, char **argv)
 			if (domino_fmt_parse_u64(v, &q.from) != DOMINO_OK)
 				return cli_usage(&cmd_deliveries,
 				    "--from wants a seq, not '%s'", v);
+			break;
+		case 4:
+			if (domino_fmt_parse_u64(v, &q.seq) != DOMINO_OK ||
+			    q.seq == 0)
+				return cli_usage(&cmd_deliveries,
+				    "--seq wants a seq, not '%s'", v);
 			break;
 		default:
 			if (domino_fmt_parse_u64(v, &q.limit) != DOMINO_OK ||
@@ -90,11 +122,13 @@ run(struct cli *c, int argc, char **argv)
 		rv = 1;
 	} else {
 		rv = fputs(text, stdout) < 0 || fflush(stdout) != 0;
+		if (rv == 0 && q.history)
+			rv = print_histories(&dl);
 	}
 	if (rv == 0 && dl.more)
 		fprintf(stderr, "domino: more deliveries match; raise --limit "
-		    "(up to 1000) or narrow with --listener, --state or "
-		    "--from\n");
+		    "(up to 1000) or narrow with --listener, --state, "
+		    "--seq or --from\n");
 out:
 	free(text);
 	domino_deliveries_clear(&dl);
@@ -105,8 +139,8 @@ out:
 const struct cli_cmd cmd_deliveries = {
 	.name = "deliveries",
 	.run = run,
-	.synopsis = "deliveries [--listener NAME] [--state S] [--from SEQ] "
-	    "[--limit N] [--json]",
+	.synopsis = "deliveries [--listener NAME] [--state S] [--seq SEQ] "
+	    "[--from SEQ] [--limit N] [--history] [--json]",
 	.summary = "list delivery records (who was reached by which event)",
 	.help =
 	    "One row per (listener, event): LISTENER, SEQ, STATE, ATTEMPT,\n"
@@ -116,8 +150,13 @@ const struct cli_cmd cmd_deliveries = {
 	    "options:\n"
 	    "  --listener NAME  only this listener's (a listener token sees\n"
 	    "                   only its own anyway)\n"
-	    "  --state S        pending, in_flight, ok, failed or dead\n"
+	    "  --state S        pending, in_flight, ok, failed, dead or\n"
+	    "                   superseded\n"
+	    "  --seq SEQ        only the deliveries of this event\n"
 	    "  --from SEQ       only events from this seq on\n"
 	    "  --limit N        at most N records (default 100, at most 1000)\n"
-	    "  --json           one JSON object per line\n",
+	    "  --history        then each record's history: every attempt and\n"
+	    "                   manual action with its TIME, ATTEMPT, WHAT,\n"
+	    "                   STATUS (HTTP status, exit code) and DETAIL\n"
+	    "  --json           one JSON object per line (with \"history\")\n",
 };

@@ -35,6 +35,17 @@ print_event(void *arg, const struct domino_event *ev)
 	return rv != 0;
 }
 
+/* The broker says part of the range asked for was trimmed. */
+static void
+on_gone(void *arg, uint64_t from, uint64_t to, uint64_t first)
+{
+	(void)arg;
+	fflush(stdout);
+	fprintf(stderr, "domino: events %llu..%llu were trimmed; the log now "
+	    "starts at %llu\n", (unsigned long long)from,
+	    (unsigned long long)to, (unsigned long long)first);
+}
+
 static int64_t
 now_ns(void)
 {
@@ -140,6 +151,7 @@ run(struct cli *c, int argc, char **argv)
 			cli_println(hdr);
 		free(hdr);
 	}
+	q.on_gone = on_gone;
 	rv = domino_log(d, &q, print_event, &o, NULL);
 	if (rv != DOMINO_OK)
 		rv = cli_fail(c, rv);

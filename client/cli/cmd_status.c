@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "fmt.h"
+#include "fmt_ops.h"
 
 static void
 row(const char *k, const char *v)
@@ -17,9 +18,47 @@ row(const char *k, const char *v)
 }
 
 static void
+print_retention(const struct domino_stats *st)
+{
+	char buf[160];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 " trimmed, %" PRIu64
+	    " held back", st->retention.trimmed, st->retention.held_back);
+	if (st->retention.held_by_seq != 0 && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " (needed from "
+		    "seq %" PRIu64 ")", st->retention.held_by_seq);
+	if (st->trimmed_before != 0 && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "; gone below seq "
+		    "%" PRIu64, st->trimmed_before);
+	row("retention", buf);
+}
+
+/* Webhook answers: a source x HTTP status table under "ingest". */
+static void
+print_ingest(const struct domino_stats *st)
+{
+	char *text = NULL;
+
+	if (st->n_ingest == 0 || domino_fmt_ingest_table(st, &text) !=
+	    DOMINO_OK) {
+		row("ingest", st->n_ingest == 0 ? "no webhooks yet" : "?");
+		return;
+	}
+	printf("ingest\n");
+	for (const char *line = text; *line != '\0';) {
+		size_t n = strcspn(line, "\n");
+
+		printf("  %.*s\n", (int)n, line);
+		line += n + (line[n] == '\n');
+	}
+	free(text);
+}
+
+static void
 print_table(const struct domino_stats *st)
 {
-	char buf[128];
+	char buf[192];
 
 	row("version", st->version);
 	snprintf(buf, sizeof(buf), "%" PRIu64, st->seq);
@@ -39,6 +78,13 @@ print_table(const struct domino_stats *st)
 	for (size_t i = 0; i < st->n_sources; i++)
 		printf("%s%s", i ? ", " : "", st->sources[i]);
 	printf("%s\n", st->n_sources ? "" : "-");
+	snprintf(buf, sizeof(buf), "%" PRIu64 " in flight, %" PRIu64
+	    " dispatched, %" PRIu64 " ok, %" PRIu64 " retried, %" PRIu64
+	    " dead", st->deliveries.in_flight, st->deliveries.dispatched,
+	    st->deliveries.ok, st->deliveries.retried, st->deliveries.dead);
+	row("deliveries", buf);
+	print_retention(st);
+	print_ingest(st);
 }
 
 static int
@@ -82,6 +128,12 @@ const struct cli_cmd cmd_status = {
 	.name = "status",
 	.run = run,
 	.synopsis = "status [--json]",
-	.summary = "show the broker's version, log size, uptime and addresses",
-	.help = "",
+	.summary = "show the broker's version, log, addresses and counters",
+	.help =
+	    "Rows: version, seq, events, uptime, the bound addresses, enabled\n"
+	    "sources; deliveries since start (in flight, dispatched, ok,\n"
+	    "retried, dead); retention (events trimmed since start, events\n"
+	    "held back because an open delivery or a cursor needs them); and\n"
+	    "ingest, the webhook answers so far per source and HTTP status.\n"
+	    "--json: one object with the `stats` field names.\n",
 };

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `domino tail`: print live events as they are published, one line each
- * (or one JSON object per line), optionally replaying the log from a seq
- * first. Waits for the fan-out link to be proven up, stops after --count
- * events or on SIGINT/SIGTERM, and exits 0 then.
+ * (or one JSON object per line), optionally catching up from the log
+ * first (a seq, a time, all of it, or a durable consumer's cursor, which
+ * it acknowledges as it prints). Waits for the link to be proven up and
+ * the catch-up to be done, stops after --count events or on
+ * SIGINT/SIGTERM, and exits 0 then.
  */
 #include <errno.h>
 #include <semaphore.h>
@@ -11,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -71,11 +74,29 @@ on_event(void *arg, const struct domino_event *ev)
 		return 1;
 	}
 	n = atomic_fetch_add(&t->seen, 1) + 1;
-	if (t->count != 0 && n >= t->count) {
+	/* 0 even for the last one: it was printed, so a durable tail
+	 * acknowledges it; the next event stops the subscription. */
+	if (t->count != 0 && n >= t->count)
 		sem_post(&t->done);
-		return 1;
-	}
 	return 0;
+}
+
+static void
+on_gap(void *arg, uint64_t from, uint64_t to)
+{
+	(void)arg;
+	fprintf(stderr, "domino: events %llu..%llu were trimmed from the log "
+	    "before they could be read; skipped\n", (unsigned long long)from,
+	    (unsigned long long)to);
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int
@@ -87,7 +108,7 @@ run(struct cli *c, int argc, char **argv)
 	domino *d = NULL;
 	domino_sub *s = NULL;
 	const char *filter = NULL, *v;
-	int rv, sem_ok = 0, literal = 0;
+	int rv, sem_ok = 0, literal = 0, starts = 0;
 
 	t.json = c->json;
 	for (int i = 1; i < argc;) {
@@ -101,6 +122,35 @@ run(struct cli *c, int argc, char **argv)
 		if (!literal && cli_opt_flag(argv, i, "--payload")) {
 			t.payload = 1;
 			i++;
+			continue;
+		}
+		if (!literal && cli_opt_flag(argv, i, "--all")) {
+			so.from = 1;
+			starts++;
+			i++;
+			continue;
+		}
+		r = literal ? 0 : cli_opt_val(argc, argv, &i, "--since", &v);
+		if (r < 0)
+			return cli_usage(&cmd_tail, "--since needs a time");
+		if (r > 0) {
+			if (domino_fmt_parse_time(v, now_ns(), &so.since) !=
+			    DOMINO_OK || so.since <= 0)
+				return cli_usage(&cmd_tail, "--since: cannot "
+				    "read '%s' as a time (2026-11-21T12:00:00Z, "
+				    "unix seconds, or 30m/2h/1d ago)", v);
+			starts++;
+			continue;
+		}
+		r = literal ? 0 : cli_opt_val(argc, argv, &i, "--durable", &v);
+		if (r < 0)
+			return cli_usage(&cmd_tail, "--durable needs a name");
+		if (r > 0) {
+			if (*v == '\0' || strlen(v) > 128)
+				return cli_usage(&cmd_tail, "--durable wants a "
+				    "name of 1 to 128 bytes");
+			so.durable = v;
+			so.auto_ack = 1;
 			continue;
 		}
 		r = literal ? 0 : cli_opt_val(argc, argv, &i, "--count", &v);
@@ -123,6 +173,7 @@ run(struct cli *c, int argc, char **argv)
 				return cli_usage(&cmd_tail,
 				    "--from wants a seq (1 or more), not '%s'",
 				    v);
+			starts++;
 			continue;
 		}
 		if (!literal && argv[i][0] == '-' && argv[i][1] != '\0')
@@ -132,6 +183,8 @@ run(struct cli *c, int argc, char **argv)
 			return cli_usage(&cmd_tail, "one FILTER at most");
 		filter = argv[i++];
 	}
+	if (starts > 1)
+		return cli_usage(&cmd_tail, "one of --from, --since, --all");
 
 	if (sem_init(&t.done, 0, 0) != 0) {
 		fprintf(stderr, "domino: sem_init: %s\n", strerror(errno));
@@ -150,6 +203,7 @@ run(struct cli *c, int argc, char **argv)
 	so.filter = filter;
 	so.with_payload = t.payload;
 	so.on_event = on_event;
+	so.on_gap = on_gap;
 	so.arg = &t;
 	rv = domino_subscribe(d, &so, &s);
 	if (rv != DOMINO_OK) {
@@ -187,20 +241,29 @@ out:
 const struct cli_cmd cmd_tail = {
 	.name = "tail",
 	.run = run,
-	.synopsis = "tail [FILTER] [--from SEQ] [--count N] [--payload] "
-	    "[--json]",
+	.synopsis = "tail [FILTER] [--from SEQ | --since TIME | --all] "
+	    "[--durable NAME] [--count N] [--payload] [--json]",
 	.summary = "print live events as they are published",
 	.help =
 	    "FILTER is REPO[@REF] with globs, e.g. github.com/org/core@refs/heads/main,\n"
 	    "'github.com/org/*@refs/tags/*', or github.com/org/ for a whole org.\n"
 	    "\n"
 	    "options:\n"
-	    "  --from SEQ      first replay the log from SEQ, then go on live\n"
+	    "  --from SEQ      first print the log from SEQ, then go on live\n"
+	    "  --since TIME    first print the log from TIME (as for `domino log`)\n"
+	    "  --all           first print the whole log\n"
+	    "  --durable NAME  a durable consumer: start after NAME's cursor and\n"
+	    "                  acknowledge each event once printed, so the next\n"
+	    "                  `tail --durable NAME` goes on where this one\n"
+	    "                  stopped; a new NAME starts as the options above\n"
+	    "                  say (default: new events only)\n"
 	    "  --count N       exit after N events\n"
 	    "  --payload       with --json: include the raw webhook payload\n"
 	    "\n"
 	    "One line per event: seq, time, source, type, repo, ref,\n"
 	    "before..after (7-character ids) and actor; '-' marks an absent\n"
 	    "field. --json prints one JSON object per line. Stops cleanly on\n"
-	    "SIGINT/SIGTERM.\n",
+	    "SIGINT/SIGTERM. Events missed while the link was down, or dropped\n"
+	    "because the terminal was slow, are read back from the log, in\n"
+	    "order; only events retention already trimmed are reported missing.\n",
 };

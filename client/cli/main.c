@@ -14,7 +14,9 @@
 static const struct cli_cmd *const cmds[] = {
 	&cmd_status, &cmd_tail, &cmd_log, &cmd_secret, &cmd_publish,
 	&cmd_ingest, &cmd_register, &cmd_unregister, &cmd_listeners,
-	&cmd_listener, &cmd_impact, &cmd_deliveries, NULL,
+	&cmd_listener, &cmd_impact, &cmd_deliveries,
+	&cmd_retry, &cmd_resolve, &cmd_enable, &cmd_disable, &cmd_report,
+	&cmd_results, &cmd_replay, &cmd_relay, &cmd_cursor, NULL,
 };
 
 static const struct cli_cmd *

@@ -249,12 +249,39 @@ Test(fmt, stats_json)
 		.sources = src,
 		.n_sources = 2,
 	};
+	struct domino_ingest_count ic[] = {
+		{.source = "github", .status = 202, .count = 8},
+		{.source = "unknown", .status = 404, .count = 1},
+	};
 	char *js = NULL;
 
 	cr_assert_eq(domino_fmt_stats_json(&st, &js), DOMINO_OK);
 	cr_expect_str_eq(js,
 	    "{\"version\":\"1.0\",\"seq\":9,\"first_seq\":1,\"events\":9,"
 	    "\"uptime_ms\":1500,\"listen\":{\"pub\":\"tcp://127.0.0.1:8701\"},"
-	    "\"sources\":[\"github\",\"gitlab\"]}");
+	    "\"sources\":[\"github\",\"gitlab\"],"
+	    "\"deliveries\":{\"in_flight\":0,\"dispatched\":0,\"ok\":0,"
+	    "\"retried\":0,\"dead\":0},\"trimmed_before\":0,"
+	    "\"retention\":{\"trimmed\":0,\"held_back\":0,\"held_by_seq\":0},"
+	    "\"ingest\":[]}");
+	free(js);
+	st.deliveries.in_flight = 1;
+	st.deliveries.dispatched = 12;
+	st.deliveries.ok = 9;
+	st.deliveries.retried = 2;
+	st.deliveries.dead = 1;
+	st.trimmed_before = 40;
+	st.retention.trimmed = 39;
+	st.retention.held_back = 5;
+	st.retention.held_by_seq = 41;
+	st.ingest = ic;
+	st.n_ingest = 2;
+	cr_assert_eq(domino_fmt_stats_json(&st, &js), DOMINO_OK);
+	cr_expect(strstr(js, "\"deliveries\":{\"in_flight\":1,\"dispatched\":12,"
+	    "\"ok\":9,\"retried\":2,\"dead\":1},\"trimmed_before\":40,"
+	    "\"retention\":{\"trimmed\":39,\"held_back\":5,\"held_by_seq\":41},"
+	    "\"ingest\":[{\"source\":\"github\",\"status\":202,\"count\":8},"
+	    "{\"source\":\"unknown\",\"status\":404,\"count\":1}]}") != NULL,
+	    "%s", js);
 	free(js);
 }
