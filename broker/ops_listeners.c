@@ -441,6 +441,7 @@ replay_one(struct replay_cmd *rc, struct store_wtxn *t, uint64_t seq,
 		const char **via;
 		size_t nv, rl;
 		char *rec, st[16] = "";
+		int64_t now;
 
 		if (strcmp(mr.hits[i].name, rc->listener) != 0)
 			continue;
@@ -456,12 +457,15 @@ replay_one(struct replay_cmd *rc, struct store_wtxn *t, uint64_t seq,
 		}
 		if ((rv = match_via(&mr, i, ev->repo, &via, &nv)) != DOMINO_OK)
 			break;
-		rv = delivery_new(via, nv, ev->repo, ev->ref, ev->type,
-		    ops_now_ns(), &rec, &rl);
+		/* One clock reading: the record's `next` must equal its
+		 * due-index key, or the dispatcher's claim cancels it. */
+		now = ops_now_ns();
+		rv = delivery_new(via, nv, ev->repo, ev->ref, ev->type, now,
+		    &rec, &rl);
 		free(via);
 		if (rv == DOMINO_OK) {
 			rv = store_delivery_put(t, rc->listener, seq, rec, rl,
-			    (uint64_t)ops_now_ns());
+			    (uint64_t)now);
 			free(rec);
 		}
 		rc->created += rv == DOMINO_OK;

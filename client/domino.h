@@ -329,7 +329,8 @@ struct domino_sub_opts {
 	 */
 	const char *durable;
 	/* With durable: non-zero acknowledges each event once on_event has
-	 * returned 0. */
+	 * returned 0 — and, at heartbeats, the seqs after it that did not
+	 * match the filter, so a quiet filter does not pin the log. */
 	int auto_ack;
 	/* Non-zero: do not fill jumps in the live stream from the log but
 	 * report them through on_gap (with a filter the range may hold no

@@ -101,8 +101,9 @@ ack_record(struct domino_sub *s, uint64_t seq)
 	pthread_mutex_lock(&s->mu);
 	if (seq > s->ack_want) {
 		s->ack_want = seq;
-		if (s->ack_n++ == 0)
+		if (s->ack_n == 0)
 			s->ack_t = now_ms();
+		s->ack_n++;
 	}
 	pthread_mutex_unlock(&s->mu);
 }
@@ -352,6 +353,11 @@ handle_heartbeat(struct domino_sub *s, const void *body, size_t blen)
 		if (rv != DOMINO_OK)
 			fell_behind(s, rv);
 	}
+	/* Everything up to the cursor was delivered (and acknowledged) or
+	 * did not match: move the durable cursor there too, or a filter
+	 * that rarely matches would pin the log at its last match. */
+	if (s->auto_ack && s->durable != NULL && !s->behind && !s->halt)
+		ack_record(s, s->cursor);
 	s->hb_mark = seq;
 }
 
@@ -360,7 +366,7 @@ handle_event(struct domino_sub *s, struct domino_event *ev)
 {
 	int rv;
 
-	if (s->behind)
+	if (s->behind || ev->seq == 0)
 		return; /* the catch-up will read it from the log */
 	if (!s->have_cursor)
 		start_new(s, ev->seq - 1);

@@ -288,6 +288,12 @@ run(struct cli *c, int argc, char **argv)
 		if (atomic_load(&r.relayed) > 0)
 			break;
 	}
+	if (rv == DOMINO_ECLOSED && ((r.count != 0 &&
+	    atomic_load(&r.relayed) >= r.count) || atomic_load(&r.failed))) {
+		/* Done (or failed) during the catch-up already. */
+		rv = atomic_load(&r.failed) ? 1 : 0;
+		goto out;
+	}
 	if (rv != DOMINO_OK && rv != DOMINO_ETIMEDOUT && !signalled) {
 		rv = cli_fail(c, rv);
 		goto out;

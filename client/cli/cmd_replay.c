@@ -67,7 +67,7 @@ draw(struct progress *p, const struct domino_replay_result *r)
 	done = r->next > p->from ? r->next - p->from : 0;
 	if (done > total)
 		done = total;
-	rate = ms > 0 ? (double)done * 1000.0 / (double)ms : 0.0;
+	rate = (double)done * 1000.0 / (double)(ms > 0 ? ms : 1);
 	if (rate > 0 && r->more)
 		domino_fmt_duration((uint64_t)((double)(total - done) / rate *
 		    1000.0), eta, sizeof(eta));
@@ -89,8 +89,9 @@ on_progress(void *arg, const struct domino_replay_result *r)
 	int64_t now = mono_ms();
 
 	/* The first call comes before any request, with what is gone. */
-	if (p->calls++ == 0 && r->gone_to != 0)
+	if (p->calls == 0 && r->gone_to != 0)
 		report_gone(r);
+	p->calls++;
 	if (p->tty && p->calls > 1 &&
 	    (now - p->last_draw >= PROGRESS_EVERY_MS || !r->more)) {
 		draw(p, r);

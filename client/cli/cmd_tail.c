@@ -205,26 +205,36 @@ run(struct cli *c, int argc, char **argv)
 	so.on_event = on_event;
 	so.on_gap = on_gap;
 	so.arg = &t;
+	if (!t.json && isatty(STDOUT_FILENO)) {
+		char *hdr = NULL;
+		if (domino_fmt_event_line(NULL, &hdr) == DOMINO_OK)
+			cli_println(hdr);
+		free(hdr);
+	}
 	rv = domino_subscribe(d, &so, &s);
 	if (rv != DOMINO_OK) {
 		rv = cli_fail(c, rv);
 		goto out;
 	}
-	/* In slices, so that Ctrl-C is not held up by a silent broker. */
+	/* In slices, so that Ctrl-C is not held up by a silent broker. A
+	 * long catch-up is not a failure as long as events come. */
 	for (int waited = 0; !signalled; waited += READY_SLICE_MS) {
 		rv = domino_sub_wait_ready(s, READY_SLICE_MS);
 		if (rv != DOMINO_ETIMEDOUT || waited >= READY_TIMEOUT_MS)
 			break;
 	}
+	if (rv == DOMINO_ETIMEDOUT && atomic_load(&t.seen) > 0)
+		rv = DOMINO_OK;
+	/* Stopped during the catch-up because --count was reached, or
+	 * stdout went away: that is the end, not a failure to connect. */
+	if (rv == DOMINO_ECLOSED && ((t.count != 0 &&
+	    atomic_load(&t.seen) >= t.count) || atomic_load(&t.failed))) {
+		rv = atomic_load(&t.failed) ? 1 : 0;
+		goto out;
+	}
 	if (rv != DOMINO_OK && !signalled) {
 		rv = cli_fail(c, rv);
 		goto out;
-	}
-	if (!t.json && isatty(STDOUT_FILENO) && !signalled) {
-		char *hdr = NULL;
-		if (domino_fmt_event_line(NULL, &hdr) == DOMINO_OK)
-			cli_println(hdr);
-		free(hdr);
 	}
 	while (!signalled && sem_wait(&t.done) != 0 && errno == EINTR)
 		;

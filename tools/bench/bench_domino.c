@@ -219,6 +219,8 @@ subscribe_all(domino *d, int k, int lat)
 		o.filter = REPO;
 		o.on_event = on_event;
 		o.on_gap = on_gap;
+		/* Measure the raw live fan-out: report gaps, do not fill them. */
+		o.no_fill = 1;
 		o.arg = &ss[i];
 		ss[i].lat = lat;
 		if (domino_subscribe(d, &o, &ss[i].s) != DOMINO_OK)
