@@ -75,6 +75,7 @@ struct raw_listen {
 
 struct raw_limits {
 	char *max_body, *max_control;
+	char *rate, *burst, *max_subscribers, *max_listeners;
 };
 
 struct raw_retention {
@@ -155,6 +156,10 @@ static const cyaml_schema_field_t listen_fields[] = {
 static const cyaml_schema_field_t limits_fields[] = {
 	STR("max_body", struct raw_limits, max_body),
 	STR("max_control", struct raw_limits, max_control),
+	STR("rate", struct raw_limits, rate),
+	STR("burst", struct raw_limits, burst),
+	STR("max_subscribers", struct raw_limits, max_subscribers),
+	STR("max_listeners", struct raw_limits, max_listeners),
 	CYAML_FIELD_END
 };
 
@@ -926,6 +931,20 @@ apply(const struct doc *d, const struct raw_config *r, struct config *c,
 			rv = apply_size(d, "limits.max_control",
 			    r->limits->max_control, 1024,
 			    &c->limits.max_control);
+		if (rv == DOMINO_OK)
+			rv = apply_count(d, "limits.rate", r->limits->rate, 0,
+			    1000000, &c->limits.rate);
+		if (rv == DOMINO_OK)
+			rv = apply_count(d, "limits.burst", r->limits->burst, 1,
+			    10000000, &c->limits.burst);
+		if (rv == DOMINO_OK)
+			rv = apply_count(d, "limits.max_subscribers",
+			    r->limits->max_subscribers, 1, 1000000,
+			    &c->limits.max_subscribers);
+		if (rv == DOMINO_OK)
+			rv = apply_count(d, "limits.max_listeners",
+			    r->limits->max_listeners, 1, 100000000,
+			    &c->limits.max_listeners);
 	}
 	if (rv == DOMINO_OK && r->retention != NULL) {
 		const struct raw_retention *t = r->retention;
@@ -1085,6 +1104,10 @@ config_defaults(struct config *cfg)
 	cfg->writer.queue_max = 65536;
 	cfg->heartbeat_ms = 2000;
 	cfg->graph_max_depth = 8;
+	cfg->limits.rate = 0;
+	cfg->limits.burst = 200;
+	cfg->limits.max_subscribers = 10000;
+	cfg->limits.max_listeners = 1000000;
 	cfg->retention.interval_ms = 60000;
 	cfg->delivery.workers = 16;
 	cfg->delivery.per_listener = 4;

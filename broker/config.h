@@ -44,6 +44,10 @@ struct config {
 	struct {
 		uint64_t max_body;      /* bytes, "25MiB" */
 		uint64_t max_control;   /* bytes of one control message */
+		uint64_t rate;          /* webhooks/s per source, 0 = no limit */
+		uint64_t burst;         /* token bucket size for rate */
+		uint64_t max_subscribers;
+		uint64_t max_listeners;
 	} limits;
 	struct {
 		uint64_t max_age_s;     /* 0 = keep forever */

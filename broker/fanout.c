@@ -29,6 +29,8 @@ struct fanout {
 	_Atomic uint64_t sent;
 	_Atomic int64_t subscribers;
 	_Atomic int closing;
+	uint64_t max_subscribers;
+	_Atomic uint64_t refused;
 };
 
 static void
@@ -36,7 +38,17 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct fanout *f = arg;
 
-	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		/* Over the limit: close before the pipe joins the socket. */
+		if ((uint64_t)atomic_load(&f->subscribers) >= f->max_subscribers) {
+			if (atomic_fetch_add(&f->refused, 1) % 100 == 0)
+				log_msg(LOG_WARN, "fanout: subscriber refused, "
+				    "limits.max_subscribers=%llu reached",
+				    (unsigned long long)f->max_subscribers);
+			nng_pipe_close(p);
+		}
+		return;
+	}
 	atomic_fetch_add(&f->subscribers, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
 }
 
@@ -65,7 +77,8 @@ heartbeat(void *arg)
 
 int
 fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
-    struct fanout **out, char **bound, char *err, size_t errlen)
+    uint64_t max_subscribers, struct fanout **out, char **bound, char *err,
+    size_t errlen)
 {
 	struct fanout *f;
 	int rv, port = 0;
@@ -73,10 +86,12 @@ fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return DOMINO_ENOMEM;
 	f->st = st;
+	f->max_subscribers = max_subscribers ? max_subscribers : UINT64_MAX;
 	f->period = heartbeat_ms > 0 ? (nng_duration)heartbeat_ms : 2000;
 	if ((rv = nng_pub0_open(&f->sock)) != 0)
 		goto fail;
 	nng_socket_set_int(f->sock, NNG_OPT_SENDBUF, SENDBUF);
+	nng_pipe_notify(f->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, f);
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_ADD_POST, pipe_event, f);
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_REM_POST, pipe_event, f);
 	if ((rv = nng_listener_create(&f->lst, f->sock, url)) != 0 ||

@@ -15,12 +15,14 @@ struct fanout;
 struct store;
 
 /*
- * Listen on url. The heartbeat reads the last seq from st. *bound gets the
- * actual address (port 0 resolved), malloc'd. Returns DOMINO_OK or
+ * Listen on url. The heartbeat reads the last seq from st. A subscriber
+ * past max_subscribers (0: no limit) is disconnected at once. *bound gets
+ * the actual address (port 0 resolved), malloc'd. Returns DOMINO_OK or
  * DOMINO_ETRANSPORT with a reason in err.
  */
 int fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
-    struct fanout **out, char **bound, char *err, size_t errlen);
+    uint64_t max_subscribers, struct fanout **out, char **bound, char *err,
+    size_t errlen);
 
 /* Publish one committed event. Never blocks. */
 void fanout_publish(struct fanout *f, const char *repo, size_t repo_len,

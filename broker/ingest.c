@@ -32,7 +32,7 @@ struct ireq;
 
 /* The answers counted per source, in this order. */
 static const uint16_t counted[] = {200, 202, 400, 401, 404, 405, 411, 413,
-	415, 422, 503};
+	415, 422, 429, 503};
 #define N_COUNTED (sizeof(counted) / sizeof(counted[0]))
 
 struct ingest {
@@ -47,6 +47,11 @@ struct ingest {
 	struct ireq *live;
 	int closing;
 	_Atomic uint64_t accepted, duplicates, refused;
+	/* per-source token buckets for limits.rate, under mu */
+	struct {
+		double tokens;
+		int64_t last_ns;
+	} bucket[SRC_COUNT];
 	/* [source][answer]; the extra source row is "unknown source" */
 	_Atomic uint64_t answers[SRC_COUNT + 1][N_COUNTED];
 };
@@ -95,13 +100,26 @@ reason(uint16_t status)
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
 	default: return NULL;
 	}
 }
 
+/* Seconds a 429 asks the sender to wait; 0 sends no Retry-After. */
+static void
+reply_with(nng_aio *aio, uint16_t status, const char *json, int close,
+    unsigned retry_after);
+
 static void
 reply(nng_aio *aio, uint16_t status, const char *json, int close)
+{
+	reply_with(aio, status, json, close, 0);
+}
+
+static void
+reply_with(nng_aio *aio, uint16_t status, const char *json, int close,
+    unsigned retry_after)
 {
 	nng_http_res *res;
 
@@ -115,6 +133,11 @@ reply(nng_aio *aio, uint16_t status, const char *json, int close)
 	nng_http_res_set_header(res, "Content-Type", "application/json");
 	if (close)
 		nng_http_res_set_header(res, "Connection", "close");
+	if (retry_after > 0) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", retry_after);
+		nng_http_res_set_header(res, "Retry-After", ra);
+	}
 	if (nng_http_res_copy_data(res, json, strlen(json)) != 0) {
 		nng_http_res_free(res);
 		nng_aio_finish(aio, NNG_ENOMEM);
@@ -142,6 +165,60 @@ reply_error(struct ingest *in, nng_aio *aio, uint16_t status,
 	count(in, source, status);
 	log_msg(LOG_WARN, "ingest: refused status=%u code=%s source=%s id=\"%.64s\" msg=\"%s\"",
 	    status, code, source ? source : "-", id ? id : "-", msg);
+}
+
+/* A 429: like reply_error, with Retry-After, closing the connection (the
+ * body was not read). */
+static void
+reply_error_ra(struct ingest *in, nng_aio *aio, uint16_t status,
+    const char *code, const char *msg, const char *source, unsigned wait)
+{
+	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+	char *s;
+
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "msg", msg);
+	s = cJSON_PrintUnformatted(root);
+	reply_with(aio, status, s ? s : "{\"error\":{\"code\":\"rate_limited\"}}", 1,
+	    wait);
+	cJSON_free(s);
+	cJSON_Delete(root);
+	atomic_fetch_add(&in->refused, 1);
+	count(in, source, status);
+	log_msg(LOG_DEBUG, "ingest: rate limited source=%s", source);
+}
+
+/*
+ * Take a token from source's bucket (limits.rate per second, limits.burst
+ * deep). Returns 0, or the seconds to wait before one is available.
+ */
+static unsigned
+rate_take(struct ingest *in, const struct config *cfg, int src)
+{
+	struct timespec ts;
+	int64_t now;
+	double rate = (double)cfg->limits.rate, burst = (double)cfg->limits.burst;
+	unsigned wait = 0;
+
+	if (cfg->limits.rate == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	pthread_mutex_lock(&in->mu);
+	if (in->bucket[src].last_ns == 0)
+		in->bucket[src].tokens = burst;
+	else
+		in->bucket[src].tokens += (double)(now - in->bucket[src].last_ns) /
+		    1e9 * rate;
+	if (in->bucket[src].tokens > burst)
+		in->bucket[src].tokens = burst;
+	in->bucket[src].last_ns = now;
+	if (in->bucket[src].tokens >= 1)
+		in->bucket[src].tokens -= 1;
+	else
+		wait = (unsigned)((1 - in->bucket[src].tokens) / rate) + 1;
+	pthread_mutex_unlock(&in->mu);
+	return wait;
 }
 
 /* Track r unless the ingest is closing; returns 0 when tracked. */
@@ -349,6 +426,18 @@ handle(nng_aio *aio)
 		reply_error(in, aio, 405, "method_not_allowed",
 		    "webhooks are delivered with POST", forge->name, NULL, 1);
 		return;
+	}
+	{
+		unsigned wait = rate_take(in, cfg, (int)(src - cfg->sources));
+		if (wait > 0) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "more than %llu webhooks/s from %s "
+			    "(limits.rate); retry after %u s",
+			    (unsigned long long)cfg->limits.rate, forge->name, wait);
+			reply_error_ra(in, aio, 429, "rate_limited", msg, forge->name,
+			    wait);
+			return;
+		}
 	}
 	if (nng_http_req_get_header(req, "Transfer-Encoding") != NULL) {
 		reply_error(in, aio, 411, "length_required",

@@ -287,7 +287,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (store_open(cfg.data_dir, &st, err, sizeof(err)) != DOMINO_OK ||
-	    fanout_open(cfg.listen.pub, st, cfg.heartbeat_ms, &fo, &b_pub, err,
+	    fanout_open(cfg.listen.pub, st, cfg.heartbeat_ms,
+	        cfg.limits.max_subscribers, &fo, &b_pub, err,
 	        sizeof(err)) != DOMINO_OK) {
 		fprintf(stderr, "dominod: %s\n", err);
 		goto out;

@@ -93,6 +93,7 @@ op_register(struct call *call)
 	}
 	rc->op = REGISTRY_REGISTER;
 	rc->rotate_token = rotate;
+	rc->max_listeners = call->env->cfg->limits.max_listeners;
 	if (listener_parse(lo, &rc->l, rc->err, sizeof(rc->err)) != DOMINO_OK) {
 		msg_error_reply(call->sb, DOMINO_EINVAL, "%s", rc->err);
 		registry_cmd_free(rc);

@@ -43,6 +43,13 @@ do_register(struct registry_cmd *c, struct store_wtxn *t)
 		    c->l.name);
 		return DOMINO_ECONFLICT;
 	}
+	if (!exists && c->max_listeners > 0 &&
+	    store_listener_count(store_wtxn_view(t)) >= c->max_listeners) {
+		snprintf(c->err, sizeof(c->err), "name: %llu listeners are "
+		    "registered, the limit (limits.max_listeners)",
+		    (unsigned long long)c->max_listeners);
+		return DOMINO_ECONFLICT;
+	}
 	if (!exists && c->must_exist) {
 		snprintf(c->err, sizeof(c->err), "name: listener %s no longer "
 		    "exists; register it again with the admin token", c->l.name);

@@ -24,6 +24,7 @@ struct registry_cmd {
 	int must_be_new;       /* REGISTER: refuse to update an existing one */
 	int must_exist;        /* REGISTER: an update only (a listener token) */
 	int rotate_token;
+	uint64_t max_listeners; /* REGISTER: refuse a new one past this (0: none) */
 	int64_t now;
 	/* out, valid in done() */
 	int created;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domino.h"
 #include "harness.h"
 
 static struct broker b;
@@ -147,4 +148,77 @@ Test(admin, sighup_reloads_secrets_and_keeps_the_old_config_on_a_bad_file)
 	usleep(300000);
 	cr_assert_eq(h_post_github(&b, "second-secret-value", "github/push.json", "push", "h-5", NULL), 202);
 	cr_assert_eq(h_broker_stop(&b), 0);
+}
+
+static int
+ignore(void *arg, const struct domino_event *ev)
+{
+	(void)arg;
+	(void)ev;
+	return 0;
+}
+
+Test(admin, limits_rate_listeners_and_subscribers)
+{
+	struct domino_opts o = {0};
+	domino *d;
+	char *resp = NULL;
+	long st[4];
+
+	h_broker_cleanup(&b);
+	cr_assert_eq(h_broker_start(&b, "heartbeat: 100ms\nlimits:\n  rate: 1\n"
+	    "  burst: 2\n  max_listeners: 2\n  max_subscribers: 1\n"), 0);
+	{
+		char secret[256];
+		cr_assert_eq(h_source_secret(&b, "github", secret, sizeof(secret)), 0);
+		st[0] = h_post_github(&b, secret, "github/push.json", "push", "r-1", NULL);
+		st[1] = h_post_github(&b, secret, "github/push.json", "push", "r-2", NULL);
+		st[2] = h_post_github(&b, secret, "github/push.json", "push", "r-3", &resp);
+	}
+	cr_assert_eq(st[0], 202);
+	cr_assert_eq(st[1], 202);
+	cr_assert_eq(st[2], 429, "third request within a second: %ld", st[2]);
+	cr_assert(strstr(resp, "rate_limited") != NULL, "%s", resp);
+	free(resp);
+
+	o.control = b.control;
+	o.token = b.token;
+	cr_assert_eq(domino_open(&d, &o), DOMINO_OK);
+	for (int i = 0; i < 3; i++) {
+		char yaml[400];
+		struct domino_registered r = {0};
+		void *map = NULL;
+		size_t len = 0;
+		int rv;
+		snprintf(yaml, sizeof(yaml), "name: l%d\ndepends_on: [github.com/a/b]\n"
+		    "callback: {plugin: http, config: {url: \"https://ci.example.com/\"}}\n", i);
+		cr_assert_eq(domino_yaml_to_msgpack(yaml, strlen(yaml), "t.yaml", &map, &len),
+		    DOMINO_OK, "%s", domino_errmsg());
+		rv = domino_register(d, map, len, 0, &r);
+		if (i < 2)
+			cr_assert_eq(rv, DOMINO_OK, "%s", domino_errmsg());
+		else
+			cr_assert_eq(rv, DOMINO_ECONFLICT, "third listener: %s", domino_errmsg());
+		domino_registered_clear(&r);
+		free(map);
+	}
+	{
+		struct domino_sub_opts so = {.on_event = ignore, .heartbeat_ms = 100};
+		domino_sub *s1, *s2;
+		cr_assert_eq(domino_subscribe(d, &so, &s1), DOMINO_OK);
+		cr_assert_eq(domino_sub_wait_ready(s1, 5000), DOMINO_OK);
+		cr_assert_eq(domino_subscribe(d, &so, &s2), DOMINO_OK);
+		usleep(500000);
+		{
+			char url[300], *m = NULL;
+			snprintf(url, sizeof(url), "%s/metrics", b.admin);
+			cr_assert_eq(h_get(url, &m), 200);
+			cr_assert_eq(metric(m, "domino_subscribers"), 1,
+			    "a second subscriber got through max_subscribers: 1");
+			free(m);
+		}
+		domino_unsubscribe(s2);
+		domino_unsubscribe(s1);
+	}
+	domino_close(d);
 }
