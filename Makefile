@@ -36,7 +36,7 @@ endif
 DLIBS := $(PKG_LIBS) $(NNG_LIBS) -lm
 
 PROTO_SRC  := $(wildcard proto/*.c)
-BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c broker/forge/*.c broker/plugins/*.c))
+BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c broker/forge/*.c broker/plugins/*.c broker/web/*.c))
 CLIENT_SRC := $(wildcard client/*.c)
 CLI_SRC    := $(wildcard client/cli/*.c)
 TOOL_SRC   := $(wildcard tools/*.c)
@@ -71,6 +71,7 @@ run: deps
 	$(DOMINOD) $(ARGS)
 
 test: deps
+	@tools/install-deps --browser
 	@$(MAKE) --no-print-directory B=build/test SAN=1 check
 
 check: $(DOMINOD) $(DOMINO) $(UNITS) $(E2ES) $(FUZZ_REPLAY)
@@ -187,3 +188,20 @@ $(B)/bench/bench_domino: $(B)/obj/tools/bench/bench_domino.o $(BENCH_COMMON) $(C
 $(B)/bench/bench_%: $(B)/obj/tools/bench/bench_%.o $(BENCH_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(DLDFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS_$*) -lpthread -lm
+
+# --- reliability (tests/RELIABILITY.md) ---------------------------------
+# The crash tests drive the broker with tools/loadgen, so `check` builds it.
+#   make torture        the crash test with DOMINO_CRASH_CYCLES (default 20)
+#                       kill cycles, and the malformed-input test, under ASan
+#   make test-valgrind  the e2e suite with dominod under valgrind memcheck,
+#                       against a build without sanitizers (build/vg)
+.PHONY: torture test-valgrind
+check: $(B)/loadgen
+
+torture: deps
+	@$(MAKE) --no-print-directory B=build/test SAN=1 $(addprefix build/test/,dominod domino loadgen tests/e2e_test_crash tests/e2e_test_badinput tests/e2e_test_slow)
+	@tests/torture/run.sh build/test
+
+test-valgrind: deps
+	@$(MAKE) --no-print-directory B=build/vg SAN= $(addprefix build/vg/,dominod domino loadgen) $(patsubst tests/e2e/%.c,build/vg/tests/e2e_%,$(E2E_SRC))
+	@DOMINO_VALGRIND=1 DOMINO_TEST_TIMEOUT=$${DOMINO_TEST_TIMEOUT:-900} tools/run-tests build/vg e2e_

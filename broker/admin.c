@@ -2,26 +2,31 @@
 /*
  * Admin HTTP endpoints; see admin.h. Each request takes a snapshot of the
  * modules' counters and renders it; the handlers answer synchronously and
- * are cheap (counters, LMDB stat calls), so they run on nng's threads.
+ * are cheap (counters, LMDB stat calls, one bounded read transaction), so
+ * they run on nng's threads. The web pages themselves (status page,
+ * matrix, graph, badges) live in web/pages.c; this file is their HTTP glue.
  */
 #include <arpa/inet.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
-#include <stdarg.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "admin.h"
+#include "web/esc.h"
 #include "config.h"
 #include "deliver.h"
 #include "err.h"
 #include "fanout.h"
+#include "plugins/external.h"
 #include "ingest.h"
 #include "retention.h"
 #include "store.h"
 #include "version.h"
+#include "web/pages.h"
 #include "writer.h"
 
 /* Writer queue fill (percent) above which the broker reports degraded. */
@@ -29,9 +34,18 @@
 /* Map use (percent) above which the store reports degraded. */
 #define MAP_DEGRADED_PCT 95
 
+struct admin;
+
+/* What a web page handler is given: its route and the listener. */
+struct route_ctx {
+	struct admin *a;
+	const struct web_route *rt;
+};
+
 struct admin {
 	nng_http_server *srv;
 	struct admin_env env;
+	struct route_ctx *routes;
 };
 
 struct snap {
@@ -43,47 +57,22 @@ struct snap {
 	struct retention_stats rs;
 	uint64_t fan_sent, subscribers;
 	int64_t uptime_s;
-};
-
-struct buf {
-	char *p;
-	size_t n, cap;
-	int oom;
+	int plugins_bad;           /* external plugins broken or restarting */
+	char plugin_why[200];      /* the first one, for the reason */
 };
 
 static void
-bprintf(struct buf *b, const char *fmt, ...)
+plugin_note(void *arg, const struct plugin_ext_info *info)
 {
-	va_list ap;
-	int n;
+	struct snap *s = arg;
 
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->n;
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->n += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = (b->cap + (size_t)n + 1) * 2;
-			char *np = realloc(b->p, cap);
-			if (np == NULL) {
-				b->oom = 1;
-				return;
-			}
-			b->p = np;
-			b->cap = cap;
-		}
-	}
+	if (s->plugin_why[0] == '\0' && (strcmp(info->state, "broken") == 0 ||
+	    strcmp(info->state, "restarting") == 0))
+		snprintf(s->plugin_why, sizeof(s->plugin_why), "%s is %s: %s",
+		    info->name, info->state, info->reason);
 }
+
+
 
 static int64_t
 now_ns(void)
@@ -117,6 +106,7 @@ take(struct admin *a, struct snap *s)
 	s->fan_sent = fanout_sent(e->fo);
 	s->subscribers = fanout_subscribers(e->fo);
 	s->uptime_s = (now_ns() - e->started_ns) / 1000000000;
+	s->plugins_bad = plugins_health(plugin_note, s);
 }
 
 /* Why the broker is degraded, or NULL. */
@@ -138,15 +128,20 @@ degraded(const struct snap *s, char *why, size_t cap)
 		    s->ss.map_size));
 		return why;
 	}
+	if (s->plugins_bad > 0) {
+		snprintf(why, cap, "plugins: %d broken or restarting (%s)",
+		    s->plugins_bad, s->plugin_why);
+		return why;
+	}
 	return NULL;
 }
 
 static void
-reply(nng_aio *aio, uint16_t status, const char *type, struct buf *b)
+reply(nng_aio *aio, uint16_t status, const char *type, struct wbuf *b)
 {
 	nng_http_res *res;
 
-	if (b->oom || nng_http_res_alloc(&res) != 0) {
+	if (b->bad || nng_http_res_alloc(&res) != 0) {
 		free(b->p);
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
@@ -154,6 +149,7 @@ reply(nng_aio *aio, uint16_t status, const char *type, struct buf *b)
 	nng_http_res_set_status(res, status);
 	nng_http_res_set_header(res, "Content-Type", type);
 	nng_http_res_set_header(res, "Cache-Control", "no-store");
+	nng_http_res_set_header(res, "X-Content-Type-Options", "nosniff");
 	nng_http_res_copy_data(res, b->p ? b->p : "", b->n);
 	free(b->p);
 	nng_aio_set_output(aio, 0, res);
@@ -161,37 +157,41 @@ reply(nng_aio *aio, uint16_t status, const char *type, struct buf *b)
 }
 
 static void
-status_json(const struct snap *s, const char *why, struct buf *b)
+status_json(const struct snap *s, const char *why, struct wbuf *b)
 {
-	bprintf(b, "{\"status\":\"%s\"", why ? "degraded" : "ok");
-	if (why != NULL)
-		bprintf(b, ",\"reason\":\"%s\"", why);
-	bprintf(b, ",\"version\":\"%s\",\"uptime_s\":%lld", DOMINO_VERSION,
+	wbuf_printf(b, "{\"status\":\"%s\"", why ? "degraded" : "ok");
+	if (why != NULL) {
+		wbuf_puts(b, ",\"reason\":");
+		web_esc_json(b, why);
+	}
+	wbuf_printf(b, ",\"version\":\"%s\",\"uptime_s\":%lld", DOMINO_VERSION,
 	    (long long)s->uptime_s);
-	bprintf(b, ",\"store\":{\"ok\":%s,\"seq\":%llu,\"first_seq\":%llu,"
+	wbuf_printf(b, ",\"store\":{\"ok\":%s,\"seq\":%llu,\"first_seq\":%llu,"
 	    "\"events\":%llu,\"log_bytes\":%llu,\"map_size\":%llu,\"used\":%llu,"
 	    "\"trimmed_before\":%llu}", s->store_ok ? "true" : "false",
 	    (unsigned long long)s->ss.last_seq, (unsigned long long)s->ss.first_seq,
 	    (unsigned long long)s->ss.events, (unsigned long long)s->log_bytes,
 	    (unsigned long long)s->ss.map_size, (unsigned long long)s->ss.used,
 	    (unsigned long long)s->ss.trimmed_before);
-	bprintf(b, ",\"writer\":{\"ok\":%s,\"queued\":%llu,\"queue_max\":%llu,"
+	wbuf_printf(b, ",\"writer\":{\"ok\":%s,\"queued\":%llu,\"queue_max\":%llu,"
 	    "\"commits\":%llu,\"commands\":%llu,\"failed_commits\":%llu}",
 	    why && strncmp(why, "writer", 6) == 0 ? "false" : "true",
 	    (unsigned long long)s->ws.queued, (unsigned long long)s->ws.queue_max,
 	    (unsigned long long)s->ws.commits, (unsigned long long)s->ws.commands,
 	    (unsigned long long)s->ws.failed_commits);
-	bprintf(b, ",\"fanout\":{\"ok\":true,\"subscribers\":%llu,\"messages\":%llu}",
+	wbuf_printf(b, ",\"fanout\":{\"ok\":true,\"subscribers\":%llu,\"messages\":%llu}",
 	    (unsigned long long)s->subscribers, (unsigned long long)s->fan_sent);
-	bprintf(b, ",\"deliveries\":{\"ok\":true,\"backlog\":%llu,\"in_flight\":%u,"
+	wbuf_printf(b, ",\"deliveries\":{\"ok\":true,\"backlog\":%llu,\"in_flight\":%u,"
 	    "\"dispatched\":%llu,\"ok_total\":%llu,\"retried\":%llu,\"dead\":%llu,"
 	    "\"listeners\":%llu}", (unsigned long long)s->due, s->ds.in_flight,
 	    (unsigned long long)s->ds.dispatched, (unsigned long long)s->ds.ok,
 	    (unsigned long long)s->ds.retried, (unsigned long long)s->ds.dead,
 	    (unsigned long long)s->listeners);
-	bprintf(b, ",\"retention\":{\"trimmed\":%llu,\"held_back\":%llu}",
+	wbuf_printf(b, ",\"retention\":{\"trimmed\":%llu,\"held_back\":%llu}",
 	    (unsigned long long)s->rs.trimmed, (unsigned long long)s->rs.held_back);
-	bprintf(b, ",\"plugins\":{\"ok\":true,\"builtin\":[\"http\",\"exec\",\"nng\",\"file\"]}}\n");
+	wbuf_printf(b, ",\"plugins\":{\"ok\":%s,\"broken\":%d,\"builtin\":"
+	    "[\"http\",\"exec\",\"nng\",\"file\"]}}\n",
+	    s->plugins_bad ? "false" : "true", s->plugins_bad);
 }
 
 static void
@@ -199,7 +199,7 @@ healthz(nng_aio *aio)
 {
 	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
 	struct snap s;
-	struct buf b = {0};
+	struct wbuf b = {0};
 	char whybuf[160];
 	const char *why;
 
@@ -210,7 +210,7 @@ healthz(nng_aio *aio)
 }
 
 struct count_ctx {
-	struct buf *b;
+	struct wbuf *b;
 };
 
 static void
@@ -218,7 +218,7 @@ count_line(void *arg, const char *source, unsigned status, uint64_t n)
 {
 	struct count_ctx *c = arg;
 
-	bprintf(c->b, "domino_webhooks_total{source=\"%s\",status=\"%u\"} %llu\n",
+	wbuf_printf(c->b, "domino_webhooks_total{source=\"%s\",status=\"%u\"} %llu\n",
 	    source, status, (unsigned long long)n);
 }
 
@@ -227,80 +227,80 @@ metrics(nng_aio *aio)
 {
 	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
 	struct snap s;
-	struct buf b = {0};
+	struct wbuf b = {0};
 	struct count_ctx cc = {&b};
 	uint64_t cum = 0;
 
 	take(a, &s);
-	bprintf(&b, "# HELP domino_webhooks_total Webhook requests by source and HTTP answer.\n"
+	wbuf_printf(&b, "# HELP domino_webhooks_total Webhook requests by source and HTTP answer.\n"
 	    "# TYPE domino_webhooks_total counter\n");
 	if (a->env.in != NULL)
 		ingest_each_count(a->env.in, count_line, &cc);
-	bprintf(&b, "# HELP domino_log_seq Last committed seq.\n# TYPE domino_log_seq gauge\n"
+	wbuf_printf(&b, "# HELP domino_log_seq Last committed seq.\n# TYPE domino_log_seq gauge\n"
 	    "domino_log_seq %llu\n", (unsigned long long)s.ss.last_seq);
-	bprintf(&b, "# HELP domino_log_events Events in the log.\n# TYPE domino_log_events gauge\n"
+	wbuf_printf(&b, "# HELP domino_log_events Events in the log.\n# TYPE domino_log_events gauge\n"
 	    "domino_log_events %llu\n", (unsigned long long)s.ss.events);
-	bprintf(&b, "# HELP domino_log_bytes Bytes the log takes.\n# TYPE domino_log_bytes gauge\n"
+	wbuf_printf(&b, "# HELP domino_log_bytes Bytes the log takes.\n# TYPE domino_log_bytes gauge\n"
 	    "domino_log_bytes %llu\n", (unsigned long long)s.log_bytes);
-	bprintf(&b, "# HELP domino_store_map_bytes LMDB map size and use.\n# TYPE domino_store_map_bytes gauge\n"
+	wbuf_printf(&b, "# HELP domino_store_map_bytes LMDB map size and use.\n# TYPE domino_store_map_bytes gauge\n"
 	    "domino_store_map_bytes{kind=\"size\"} %llu\ndomino_store_map_bytes{kind=\"used\"} %llu\n",
 	    (unsigned long long)s.ss.map_size, (unsigned long long)s.ss.used);
-	bprintf(&b, "# HELP domino_writer_queue Commands waiting for the writer.\n# TYPE domino_writer_queue gauge\n"
+	wbuf_printf(&b, "# HELP domino_writer_queue Commands waiting for the writer.\n# TYPE domino_writer_queue gauge\n"
 	    "domino_writer_queue %llu\n", (unsigned long long)s.ws.queued);
-	bprintf(&b, "# HELP domino_writer_commits_total Transactions committed.\n# TYPE domino_writer_commits_total counter\n"
+	wbuf_printf(&b, "# HELP domino_writer_commits_total Transactions committed.\n# TYPE domino_writer_commits_total counter\n"
 	    "domino_writer_commits_total %llu\n", (unsigned long long)s.ws.commits);
-	bprintf(&b, "# HELP domino_writer_batch_size Commands per commit.\n# TYPE domino_writer_batch_size histogram\n");
+	wbuf_printf(&b, "# HELP domino_writer_batch_size Commands per commit.\n# TYPE domino_writer_batch_size histogram\n");
 	for (int i = 0; i < WRITER_BATCH_BUCKETS; i++) {
 		cum += s.ws.batch_hist[i];
 		if (i < WRITER_BATCH_BUCKETS - 1)
-			bprintf(&b, "domino_writer_batch_size_bucket{le=\"%u\"} %llu\n",
+			wbuf_printf(&b, "domino_writer_batch_size_bucket{le=\"%u\"} %llu\n",
 			    1u << i, (unsigned long long)cum);
 		else
-			bprintf(&b, "domino_writer_batch_size_bucket{le=\"+Inf\"} %llu\n",
+			wbuf_printf(&b, "domino_writer_batch_size_bucket{le=\"+Inf\"} %llu\n",
 			    (unsigned long long)cum);
 	}
-	bprintf(&b, "domino_writer_batch_size_sum %llu\ndomino_writer_batch_size_count %llu\n",
+	wbuf_printf(&b, "domino_writer_batch_size_sum %llu\ndomino_writer_batch_size_count %llu\n",
 	    (unsigned long long)s.ws.commands, (unsigned long long)s.ws.commits);
-	bprintf(&b, "# HELP domino_writer_commit_seconds Time to apply and commit a batch.\n"
+	wbuf_printf(&b, "# HELP domino_writer_commit_seconds Time to apply and commit a batch.\n"
 	    "# TYPE domino_writer_commit_seconds histogram\n");
 	cum = 0;
 	for (int i = 0; i < WRITER_COMMIT_BUCKETS; i++) {
 		cum += s.ws.commit_hist[i];
 		if (i < WRITER_COMMIT_BUCKETS - 1)
-			bprintf(&b, "domino_writer_commit_seconds_bucket{le=\"%g\"} %llu\n",
+			wbuf_printf(&b, "domino_writer_commit_seconds_bucket{le=\"%g\"} %llu\n",
 			    (double)writer_commit_bounds_us[i] / 1e6, (unsigned long long)cum);
 		else
-			bprintf(&b, "domino_writer_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+			wbuf_printf(&b, "domino_writer_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
 			    (unsigned long long)cum);
 	}
-	bprintf(&b, "domino_writer_commit_seconds_sum %g\ndomino_writer_commit_seconds_count %llu\n",
+	wbuf_printf(&b, "domino_writer_commit_seconds_sum %g\ndomino_writer_commit_seconds_count %llu\n",
 	    (double)s.ws.commit_us_sum / 1e6, (unsigned long long)s.ws.commits);
-	bprintf(&b, "# HELP domino_fanout_messages_total Messages published live.\n"
+	wbuf_printf(&b, "# HELP domino_fanout_messages_total Messages published live.\n"
 	    "# TYPE domino_fanout_messages_total counter\ndomino_fanout_messages_total %llu\n",
 	    (unsigned long long)s.fan_sent);
-	bprintf(&b, "# HELP domino_subscribers Live subscribers connected.\n"
+	wbuf_printf(&b, "# HELP domino_subscribers Live subscribers connected.\n"
 	    "# TYPE domino_subscribers gauge\ndomino_subscribers %llu\n",
 	    (unsigned long long)s.subscribers);
-	bprintf(&b, "# HELP domino_listeners Registered listeners.\n"
+	wbuf_printf(&b, "# HELP domino_listeners Registered listeners.\n"
 	    "# TYPE domino_listeners gauge\ndomino_listeners %llu\n",
 	    (unsigned long long)s.listeners);
-	bprintf(&b, "# HELP domino_deliveries_total Delivery attempts by outcome since start.\n"
+	wbuf_printf(&b, "# HELP domino_deliveries_total Delivery attempts by outcome since start.\n"
 	    "# TYPE domino_deliveries_total counter\n"
 	    "domino_deliveries_total{outcome=\"ok\"} %llu\n"
 	    "domino_deliveries_total{outcome=\"retry\"} %llu\n"
 	    "domino_deliveries_total{outcome=\"dead\"} %llu\n",
 	    (unsigned long long)s.ds.ok, (unsigned long long)s.ds.retried,
 	    (unsigned long long)s.ds.dead);
-	bprintf(&b, "# HELP domino_deliveries_open Deliveries not yet ok or dead (the backlog).\n"
+	wbuf_printf(&b, "# HELP domino_deliveries_open Deliveries not yet ok or dead (the backlog).\n"
 	    "# TYPE domino_deliveries_open gauge\ndomino_deliveries_open %llu\n",
 	    (unsigned long long)s.due);
-	bprintf(&b, "# HELP domino_deliveries_in_flight Deliveries being attempted.\n"
+	wbuf_printf(&b, "# HELP domino_deliveries_in_flight Deliveries being attempted.\n"
 	    "# TYPE domino_deliveries_in_flight gauge\ndomino_deliveries_in_flight %u\n",
 	    s.ds.in_flight);
-	bprintf(&b, "# HELP domino_retention_trimmed_total Events trimmed by retention.\n"
+	wbuf_printf(&b, "# HELP domino_retention_trimmed_total Events trimmed by retention.\n"
 	    "# TYPE domino_retention_trimmed_total counter\ndomino_retention_trimmed_total %llu\n",
 	    (unsigned long long)s.rs.trimmed);
-	bprintf(&b, "# HELP domino_retention_held_back Events due for trimming but still needed.\n"
+	wbuf_printf(&b, "# HELP domino_retention_held_back Events due for trimming but still needed.\n"
 	    "# TYPE domino_retention_held_back gauge\ndomino_retention_held_back %llu\n",
 	    (unsigned long long)s.rs.held_back);
 	reply(aio, 200, "text/plain; version=0.0.4", &b);
@@ -311,7 +311,7 @@ api_status(nng_aio *aio)
 {
 	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
 	struct snap s;
-	struct buf b = {0};
+	struct wbuf b = {0};
 	char whybuf[160];
 
 	take(a, &s);
@@ -319,8 +319,56 @@ api_status(nng_aio *aio)
 	reply(aio, 200, "application/json", &b);
 }
 
+/* One web page: run the route's renderer and send what it made. */
+static void
+web_page(nng_aio *aio)
+{
+	struct route_ctx *c = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
+	nng_http_req *req = nng_aio_get_input(aio, 0);
+	const char *uri = nng_http_req_get_uri(req);
+	struct web_reply r = {.status = 200, .cache = "no-store"};
+	char path[512];
+	size_t plen = strcspn(uri, "?#");
+	nng_http_res *res;
+	int rv;
+
+	if (plen >= sizeof(path)) {
+		nng_aio_finish(aio, NNG_EINVAL);
+		return;
+	}
+	memcpy(path, uri, plen);
+	path[plen] = '\0';
+	c->rt->fn(&c->a->env, path, uri, &r);
+	if ((r.text == NULL && r.body.bad) || nng_http_res_alloc(&res) != 0) {
+		wbuf_free(&r.body);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_http_res_set_status(res, (uint16_t)r.status);
+	nng_http_res_set_header(res, "Content-Type", r.type);
+	nng_http_res_set_header(res, "Cache-Control", r.cache);
+	nng_http_res_set_header(res, "X-Content-Type-Options", "nosniff");
+	nng_http_res_set_header(res, "Referrer-Policy", "no-referrer");
+	if (r.csp != NULL)
+		nng_http_res_set_header(res, "Content-Security-Policy", r.csp);
+	if (r.text != NULL)
+		rv = nng_http_res_set_data(res, r.text, strlen(r.text));
+	else
+		rv = nng_http_res_copy_data(res, r.body.p ? r.body.p : "",
+		    r.body.n);
+	wbuf_free(&r.body);
+	if (rv != 0) {
+		nng_http_res_free(res);
+		nng_aio_finish(aio, rv);
+		return;
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
 static int
-add(struct admin *a, const char *path, void (*fn)(nng_aio *))
+add_handler(struct admin *a, const char *path, void (*fn)(nng_aio *),
+    void *data, int tree)
 {
 	nng_http_handler *h;
 	int rv;
@@ -328,10 +376,38 @@ add(struct admin *a, const char *path, void (*fn)(nng_aio *))
 	if ((rv = nng_http_handler_alloc(&h, path, fn)) != 0)
 		return rv;
 	nng_http_handler_set_method(h, "GET");
-	nng_http_handler_set_data(h, a, NULL);
+	nng_http_handler_set_data(h, data, NULL);
+	if (tree)
+		nng_http_handler_set_tree(h);
 	if ((rv = nng_http_server_add_handler(a->srv, h)) != 0)
 		nng_http_handler_free(h);
 	return rv;
+}
+
+static int
+add(struct admin *a, const char *path, void (*fn)(nng_aio *))
+{
+	return add_handler(a, path, fn, a, 0);
+}
+
+static int
+add_pages(struct admin *a)
+{
+	size_t n = 0;
+	int rv;
+
+	while (web_routes[n].path != NULL)
+		n++;
+	if ((a->routes = calloc(n, sizeof(*a->routes))) == NULL)
+		return NNG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		a->routes[i].a = a;
+		a->routes[i].rt = &web_routes[i];
+		if ((rv = add_handler(a, web_routes[i].path, web_page,
+		    &a->routes[i], web_routes[i].tree)) != 0)
+			return rv;
+	}
+	return 0;
 }
 
 int
@@ -351,8 +427,16 @@ admin_open(const char *url, const struct admin_env *env, struct admin **out,
 		goto fail;
 	if ((rv = add(a, "/healthz", healthz)) != 0 ||
 	    (rv = add(a, "/metrics", metrics)) != 0 ||
-	    (rv = add(a, "/api/status", api_status)) != 0)
+	    (rv = add(a, "/api/status", api_status)) != 0 ||
+	    (rv = add_pages(a)) != 0)
 		goto fail;
+	if (strcmp(u->u_scheme, "https") == 0 &&
+	    (env->tls == NULL || (rv = nng_http_server_set_tls(a->srv,
+	    env->tls)) != 0)) {
+		if (env->tls == NULL)
+			rv = NNG_ENOTSUP;
+		goto fail;
+	}
 	if ((rv = nng_http_server_start(a->srv)) != 0)
 		goto fail;
 	*bound = NULL;
@@ -373,6 +457,7 @@ fail:
 		nng_http_server_release(a->srv);
 	if (u != NULL)
 		nng_url_free(u);
+	free(a->routes);
 	free(a);
 	return DOMINO_ETRANSPORT;
 }
@@ -384,5 +469,6 @@ admin_close(struct admin *a)
 		return;
 	nng_http_server_stop(a->srv);
 	nng_http_server_release(a->srv);
+	free(a->routes);
 	free(a);
 }

@@ -2,8 +2,9 @@
 /*
  * The admin HTTP listener (default 127.0.0.1:8703): GET /healthz (JSON per
  * component, 503 with the reason when degraded), /metrics (Prometheus text
- * format) and /api/status (JSON). It reads state, never changes it, and
- * never shows a secret or a payload.
+ * format) and /api/status (JSON), plus the web pages of web/pages.h
+ * (status page, JSON under /api/, /matrix, /graph, /badge/). It reads
+ * state, never changes it, and never shows a secret or a payload.
  */
 #ifndef DOMINO_ADMIN_H
 #define DOMINO_ADMIN_H
@@ -19,6 +20,7 @@ struct fanout;
 struct deliver;
 struct retention;
 struct admin;
+struct nng_tls_config;
 
 /* What the endpoints read; every pointer outlives the admin listener. */
 struct admin_env {
@@ -30,6 +32,7 @@ struct admin_env {
 	struct deliver *dl;
 	struct retention *ret;
 	int64_t started_ns;
+	struct nng_tls_config *tls; /* for an https:// admin URL, or NULL */
 };
 
 int admin_open(const char *url, const struct admin_env *env,

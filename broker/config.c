@@ -103,6 +103,10 @@ struct raw_graph {
 	char *max_depth;
 };
 
+struct raw_tls {
+	char *cert, *key, *ca;
+};
+
 struct raw_delivery {
 	char *workers, *per_listener, *disable_after;
 };
@@ -121,6 +125,7 @@ struct raw_config {
 	struct raw_callbacks *callbacks;
 	struct raw_graph *graph;
 	struct raw_delivery *delivery;
+	struct raw_tls *tls;
 };
 
 #define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
@@ -205,6 +210,13 @@ static const cyaml_schema_field_t delivery_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t tls_fields[] = {
+	STR("cert", struct raw_tls, cert),
+	STR("key", struct raw_tls, key),
+	STR("ca", struct raw_tls, ca),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t config_fields[] = {
 	STR("data_dir", struct raw_config, data_dir),
 	MAP("listen", struct raw_config, listen, listen_fields),
@@ -219,6 +231,7 @@ static const cyaml_schema_field_t config_fields[] = {
 	MAP("callbacks", struct raw_config, callbacks, callbacks_fields),
 	MAP("graph", struct raw_config, graph, graph_fields),
 	MAP("delivery", struct raw_config, delivery, delivery_fields),
+	MAP("tls", struct raw_config, tls, tls_fields),
 	CYAML_FIELD_END
 };
 
@@ -1022,6 +1035,13 @@ apply(const struct doc *d, const struct raw_config *r, struct config *c,
 		    64, &v);
 		c->graph_max_depth = (uint32_t)v;
 	}
+	if (rv == DOMINO_OK && r->tls != NULL) {
+		rv = apply_path(d, "tls.cert", r->tls->cert, &c->tls.cert);
+		if (rv == DOMINO_OK)
+			rv = apply_path(d, "tls.key", r->tls->key, &c->tls.key);
+		if (rv == DOMINO_OK)
+			rv = apply_path(d, "tls.ca", r->tls->ca, &c->tls.ca);
+	}
 	if (rv == DOMINO_OK && r->delivery != NULL) {
 		const struct raw_delivery *dl = r->delivery;
 		v = c->delivery.workers;
@@ -1073,6 +1093,9 @@ config_free(struct config *cfg)
 	free(cfg->log_level);
 	free(cfg->log_format);
 	free(cfg->plugins_dir);
+	free(cfg->tls.cert);
+	free(cfg->tls.key);
+	free(cfg->tls.ca);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -70,6 +70,9 @@ struct config {
 	char *log_level;  /* error, warn, info, debug */
 	char *log_format; /* human, json */
 	char *plugins_dir;
+	struct {
+		char *cert, *key, *ca; /* PEM files; NULL: no TLS */
+	} tls;
 	/* true while plugins_dir is <data_dir>/plugins by default, so
 	 * config_set_data_dir() (e.g. for --data) moves it along */
 	bool plugins_dir_default;

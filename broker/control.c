@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,9 @@ static const struct {
 	{"disable", op_disable, 1},
 	{"report", op_report, 1},
 	{"results", op_results, 1},
+	{"plugins", op_plugins, 0},
+	{"plugin.install", op_plugin_install, 0},
+	{"plugin.reload", op_plugin_reload, 0},
 };
 
 /*
@@ -273,7 +277,8 @@ worker_cb(void *arg)
 
 int
 control_open(const char *url, const struct control_env *env,
-    struct control **out, char **bound, char *err, size_t errlen)
+    struct nng_tls_config *tls, struct control **out, char **bound, char *err,
+    size_t errlen)
 {
 	struct control *c;
 	nng_listener l;
@@ -293,15 +298,24 @@ control_open(const char *url, const struct control_env *env,
 		    (rv = nng_aio_alloc(&c->w[i].aio, worker_cb, &c->w[i])) != 0)
 			goto fail;
 	}
-	if ((rv = nng_listener_create(&l, c->sock, url)) != 0 ||
-	    (rv = nng_listener_start(l, 0)) != 0)
+	if ((rv = nng_listener_create(&l, c->sock, url)) != 0)
+		goto fail;
+	if (strncmp(url, "tls+", 4) == 0 &&
+	    (tls == NULL || (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG,
+	    tls)) != 0)) {
+		if (tls == NULL)
+			rv = NNG_ENOTSUP;
+		goto fail;
+	}
+	if ((rv = nng_listener_start(l, 0)) != 0)
 		goto fail;
 	*bound = NULL;
-	if (strncmp(url, "tcp://", 6) == 0 &&
+	if ((strncmp(url, "tcp://", 6) == 0 || strncmp(url, "tls+tcp://", 10) == 0) &&
 	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
-		const char *host = url + 6, *colon = strrchr(host, ':');
+		const char *host = strstr(url, "://") + 3, *colon = strrchr(host, ':');
 		int hl = colon ? (int)(colon - host) : (int)strlen(host);
-		if (asprintf(bound, "tcp://%.*s:%d", hl, host, port) < 0)
+		if (asprintf(bound, "%.*s%.*s:%d", (int)(host - url), url, hl, host,
+		    port) < 0)
 			*bound = NULL;
 	}
 	if (*bound == NULL)
@@ -313,7 +327,8 @@ control_open(const char *url, const struct control_env *env,
 	return DOMINO_OK;
 fail:
 	snprintf(err, errlen, "cannot listen for control requests on %s: %s",
-	    url, nng_strerror(rv));
+	    url, rv == NNG_ENOTSUP && tls == NULL ? "a tls+ URL needs tls.cert "
+	    "and tls.key in the config" : nng_strerror(rv));
 	nng_close(c->sock);
 	for (int i = 0; i < WORKERS; i++) {
 		if (c->w[i].aio != NULL)

@@ -38,6 +38,7 @@ struct control_env {
 };
 
 struct control;
+struct nng_tls_config;
 
 /*
  * Listen on url. env is copied, not the things it points to; env->control
@@ -45,7 +46,8 @@ struct control;
  * caller frees it after control_close).
  */
 int control_open(const char *url, const struct control_env *env,
-    struct control **out, char **bound, char *err, size_t errlen);
+    struct nng_tls_config *tls, struct control **out, char **bound, char *err,
+    size_t errlen);
 
 /* Answer with cfg from now on (sources for `secret`, graph depth). */
 void control_set_config(struct control *c, const struct config *cfg);

@@ -21,11 +21,14 @@
 #include "log.h"
 #include "msg.h"
 #include "plugins/plugin.h"
+#include "secrets.h"
 #include "store.h"
 #include "writer.h"
 
 #define LEASE_NS (600ll * 1000000000) /* longer than any plugin timeout */
-#define SCAN_MAX 20000                /* due entries looked at per pass */
+#define MAX_DELAY_MS (7ll * 86400 * 1000) /* longest wait between attempts */
+#define WALK_MAX 200000               /* due entries walked per pass */
+#define SKIP_MAX 64                   /* listeners remembered as blocked per pass */
 #define MAX_WORKERS 1024
 
 static const int64_t default_schedule_ms[] = {
@@ -149,6 +152,8 @@ sched_ms(const msgpack_object *o, int64_t *ms)
 	uint64_t v;
 
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (o->via.u64 > (uint64_t)MAX_DELAY_MS)
+			return -1;
 		*ms = (int64_t)o->via.u64;
 		return 0;
 	}
@@ -156,7 +161,7 @@ sched_ms(const msgpack_object *o, int64_t *ms)
 		return -1;
 	memcpy(buf, o->via.str.ptr, o->via.str.size);
 	buf[o->via.str.size] = '\0';
-	if (config_parse_duration_ms(buf, &v) != DOMINO_OK)
+	if (config_parse_duration_ms(buf, &v) != DOMINO_OK || v > MAX_DELAY_MS)
 		return -1;
 	*ms = (int64_t)v;
 	return 0;
@@ -501,8 +506,8 @@ recover_one(void *arg, uint64_t due_ns, const char *listener, uint64_t seq)
 {
 	struct recover_scan *rs = arg;
 
-	if ((int64_t)due_ns <= rs->now || strlen(listener) > LISTENER_NAME_MAX)
-		return 0; /* due already, or not a lease */
+	if (strlen(listener) > LISTENER_NAME_MAX)
+		return 0; /* recover_apply keeps only in_flight records */
 	if (rs->nv == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 64;
 		void *nv = realloc(rs->v, cap * sizeof(*rs->v));
@@ -575,9 +580,24 @@ struct scan {
 	int64_t now;
 	int64_t next_wake;  /* earliest future due time seen, 0 none */
 	uint32_t room;      /* jobs we may still start */
-	uint32_t seen;
+	uint32_t walked;
+	int capped;         /* stopped at WALK_MAX */
 	struct job *jobs;   /* claimed in this pass */
+	/* listeners found disabled or at their in-flight limit in this pass:
+	 * their other entries are passed over without decoding anything, so
+	 * one listener's backlog costs little */
+	char skip[SKIP_MAX][LISTENER_NAME_MAX + 1];
+	int nskip;
 };
+
+static int
+skipped(const struct scan *s, const char *name)
+{
+	for (int i = 0; i < s->nskip; i++)
+		if (strcmp(s->skip[i], name) == 0)
+			return 1;
+	return 0;
+}
 
 /* Build a job for (listener, seq) due at due_ns; NULL to skip it. */
 static struct job *
@@ -592,7 +612,9 @@ make_job(struct scan *s, int64_t due_ns, const char *name, uint64_t seq,
 	if (store_delivery_get(s->v, name, seq, &data, &len) != DOMINO_OK ||
 	    delivery_decode(data, len, &r) != DOMINO_OK)
 		return NULL;
-	if (!delivery_state_open(r.state) || strcmp(r.state, "in_flight") == 0) {
+	/* An in_flight record that is due and not flying is an expired
+	 * lease (a lost result): it is attempted again. */
+	if (!delivery_state_open(r.state)) {
 		delivery_clear(&r);
 		return NULL;
 	}
@@ -621,6 +643,12 @@ make_job(struct scan *s, int64_t due_ns, const char *name, uint64_t seq,
 		goto fail;
 	memcpy(j->config, l->config, l->config_len);
 	j->config_len = l->config_len;
+	/* Secret values are sealed at rest; only the attempt sees them. */
+	if (secrets_open_config(&j->config, &j->config_len) != DOMINO_OK) {
+		log_msg(LOG_WARN, "delivery %s: a secret in callback.config does "
+		    "not open with <data>/secret.key", j->delivery_id);
+		goto fail;
+	}
 	if (l->retry != NULL) {
 		memcpy(j->retry, l->retry, l->retry_len);
 		j->retry_len = l->retry_len;
@@ -652,8 +680,14 @@ scan_one(void *arg, uint64_t due_ns, const char *name, uint64_t seq)
 		s->next_wake = (int64_t)due_ns;
 		return 1;
 	}
-	if (++s->seen > SCAN_MAX || s->room == 0)
+	if (++s->walked > WALK_MAX) {
+		s->capped = 1;
 		return 1;
+	}
+	if (s->room == 0)
+		return 1;
+	if (skipped(s, name))
+		return 0;
 	if (store_listener_get(s->v, name, &data, &len) != DOMINO_OK ||
 	    listener_decode(data, len, &l) != DOMINO_OK)
 		return 0;
@@ -662,8 +696,14 @@ scan_one(void *arg, uint64_t due_ns, const char *name, uint64_t seq)
 	for (struct job *p = s->jobs; p != NULL; p = p->next)
 		mine += strcmp(p->listener, name) == 0;
 	pthread_mutex_unlock(&d->mu);
-	if (busy || l.disabled || mine >= policy_per_listener(l.retry,
-	    l.retry_len, d->cfg->delivery.per_listener)) {
+	if (l.disabled || mine >= policy_per_listener(l.retry, l.retry_len,
+	    d->cfg->delivery.per_listener)) {
+		if (s->nskip < SKIP_MAX)
+			snprintf(s->skip[s->nskip++], sizeof(s->skip[0]), "%s", name);
+		listener_clear(&l);
+		return 0;
+	}
+	if (busy) {
 		listener_clear(&l);
 		return 0;
 	}
@@ -697,8 +737,10 @@ dispatch_pass(struct deliver *d)
 	store_due_each(s.v, scan_one, &s);
 	store_reader_close(r);
 	wake = s.next_wake ? s.next_wake : s.now + 1000000000;
-	if (s.seen > SCAN_MAX || (s.room == 0 && s.jobs != NULL))
-		wake = s.now; /* more may be due: look again soon */
+	/* More may be due: look again at once, but only when this pass found
+	 * work; a walk that only met blocked listeners waits for a kick. */
+	if (s.jobs != NULL && (s.capped || s.room == 0))
+		wake = s.now;
 	if (s.jobs == NULL)
 		return wake;
 	if ((cc = calloc(1, sizeof(*cc))) == NULL)
@@ -781,6 +823,7 @@ run_job(struct job *j)
 		.config = &j->cfg.data,
 		.delivery_id = j->delivery_id,
 		.allow_private = j->allow_private,
+		.desc = j->pd,
 	};
 	memset(&j->res, 0, sizeof(j->res));
 	j->res.status = -1;
@@ -801,7 +844,9 @@ worker(void *arg)
 
 		while (d->queue == NULL && !d->stopping)
 			pthread_cond_wait(&d->wcv, &d->mu);
-		if (d->queue == NULL)
+		/* Stopping: what is queued stays in_flight in the store and is
+		 * recovered at the next start, as deliver.h promises. */
+		if (d->queue == NULL || d->stopping)
 			break;
 		j = d->queue;
 		d->queue = j->next;

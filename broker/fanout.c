@@ -6,6 +6,7 @@
  */
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,10 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	struct fanout *f = arg;
 
 	if (ev == NNG_PIPE_EV_ADD_PRE) {
-		/* Over the limit: close before the pipe joins the socket. */
-		if ((uint64_t)atomic_load(&f->subscribers) >= f->max_subscribers) {
+		/* nng fires REM_POST for every pipe that saw ADD_PRE, refused
+		 * or not, so count here and uncount there. */
+		if ((uint64_t)atomic_fetch_add(&f->subscribers, 1) >=
+		    f->max_subscribers) {
 			if (atomic_fetch_add(&f->refused, 1) % 100 == 0)
 				log_msg(LOG_WARN, "fanout: subscriber refused, "
 				    "limits.max_subscribers=%llu reached",
@@ -49,7 +52,8 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		}
 		return;
 	}
-	atomic_fetch_add(&f->subscribers, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+	if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&f->subscribers, 1);
 }
 
 static int64_t
@@ -77,8 +81,8 @@ heartbeat(void *arg)
 
 int
 fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
-    uint64_t max_subscribers, struct fanout **out, char **bound, char *err,
-    size_t errlen)
+    uint64_t max_subscribers, struct nng_tls_config *tls, struct fanout **out,
+    char **bound, char *err, size_t errlen)
 {
 	struct fanout *f;
 	int rv, port = 0;
@@ -92,17 +96,25 @@ fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
 		goto fail;
 	nng_socket_set_int(f->sock, NNG_OPT_SENDBUF, SENDBUF);
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, f);
-	nng_pipe_notify(f->sock, NNG_PIPE_EV_ADD_POST, pipe_event, f);
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_REM_POST, pipe_event, f);
-	if ((rv = nng_listener_create(&f->lst, f->sock, url)) != 0 ||
-	    (rv = nng_listener_start(f->lst, 0)) != 0)
+	if ((rv = nng_listener_create(&f->lst, f->sock, url)) != 0)
+		goto fail;
+	if (strncmp(url, "tls+", 4) == 0 &&
+	    (tls == NULL || (rv = nng_listener_set_ptr(f->lst, NNG_OPT_TLS_CONFIG,
+	    tls)) != 0)) {
+		if (tls == NULL)
+			rv = NNG_ENOTSUP;
+		goto fail;
+	}
+	if ((rv = nng_listener_start(f->lst, 0)) != 0)
 		goto fail;
 	*bound = NULL;
-	if (strncmp(url, "tcp://", 6) == 0 &&
+	if ((strncmp(url, "tcp://", 6) == 0 || strncmp(url, "tls+tcp://", 10) == 0) &&
 	    nng_listener_get_int(f->lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
-		const char *host = url + 6, *colon = strrchr(host, ':');
+		const char *host = strstr(url, "://") + 3, *colon = strrchr(host, ':');
 		int hl = colon ? (int)(colon - host) : (int)strlen(host);
-		if (asprintf(bound, "tcp://%.*s:%d", hl, host, port) < 0)
+		if (asprintf(bound, "%.*s%.*s:%d", (int)(host - url), url, hl, host,
+		    port) < 0)
 			*bound = NULL;
 	}
 	if (*bound == NULL)
@@ -114,7 +126,8 @@ fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
 	return DOMINO_OK;
 fail:
 	snprintf(err, errlen, "cannot listen for subscribers on %s: %s", url,
-	    nng_strerror(rv));
+	    rv == NNG_ENOTSUP && tls == NULL ? "a tls+ URL needs tls.cert and "
+	    "tls.key in the config" : nng_strerror(rv));
 	if (f->hb != NULL)
 		nng_aio_free(f->hb);
 	nng_close(f->sock);
@@ -126,9 +139,16 @@ void
 fanout_publish(struct fanout *f, const char *repo, size_t repo_len,
     const char *ref, size_t ref_len, const void *ev, size_t len)
 {
-	size_t hl = topic_header_len(repo, repo_len, ref, ref_len);
+	size_t hl;
 	nng_msg *m;
 
+	/* A topic starting with NUL is a heartbeat: an event without a repo
+	 * goes out under "-". */
+	if (repo_len == 0) {
+		repo = "-";
+		repo_len = 1;
+	}
+	hl = topic_header_len(repo, repo_len, ref, ref_len);
 	if (nng_msg_alloc(&m, hl + len) != 0) {
 		log_msg(LOG_WARN, "fanout: out of memory, event dropped live");
 		return;

@@ -13,16 +13,18 @@
 
 struct fanout;
 struct store;
+struct nng_tls_config;
 
 /*
  * Listen on url. The heartbeat reads the last seq from st. A subscriber
- * past max_subscribers (0: no limit) is disconnected at once. *bound gets
+ * past max_subscribers (0: no limit) is disconnected at once. A tls+tcp://
+ * url uses tls (the server configuration; NULL is then an error). *bound gets
  * the actual address (port 0 resolved), malloc'd. Returns DOMINO_OK or
  * DOMINO_ETRANSPORT with a reason in err.
  */
 int fanout_open(const char *url, struct store *st, uint32_t heartbeat_ms,
-    uint64_t max_subscribers, struct fanout **out, char **bound, char *err,
-    size_t errlen);
+    uint64_t max_subscribers, struct nng_tls_config *tls, struct fanout **out,
+    char **bound, char *err, size_t errlen);
 
 /* Publish one committed event. Never blocks. */
 void fanout_publish(struct fanout *f, const char *repo, size_t repo_len,

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -277,10 +278,20 @@ events_done(struct writer_events *we, int status)
 	const char *source = r->forge->name;
 
 	if (status != DOMINO_OK) {
-		reply_error(in, r->srv_aio, 503,
-		    status == DOMINO_EUNAVAIL ? "unavailable" : "store",
-		    "the event could not be stored; it was not accepted, retry later",
-		    source, we->ev[0].id, 0);
+		/* Say why, so an operator reading the forge's delivery log
+		 * knows whether to wait or to free disk space. */
+		const char *code = "store", *msg =
+		    "the event could not be stored; it was not accepted, retry later";
+
+		if (status == DOMINO_EUNAVAIL) {
+			code = "unavailable";
+		} else if (status == DOMINO_EIO || status == DOMINO_EFULL) {
+			code = "disk_full";
+			msg = "the event could not be stored: the data directory's "
+			    "disk is full or failing (no space left on device); it was "
+			    "not accepted, retry later";
+		}
+		reply_error(in, r->srv_aio, 503, code, msg, source, we->ev[0].id, 0);
 	} else {
 		cJSON *root = cJSON_CreateObject();
 		int all_dup = 1;
@@ -505,8 +516,9 @@ handle(nng_aio *aio)
 }
 
 int
-ingest_open(const struct config *cfg, struct writer *w, struct ingest **out,
-    char **bound, char *err, size_t errlen)
+ingest_open(const struct config *cfg, struct writer *w,
+    struct nng_tls_config *tls, struct ingest **out, char **bound, char *err,
+    size_t errlen)
 {
 	struct ingest *in;
 	nng_url *url = NULL;
@@ -532,6 +544,12 @@ ingest_open(const struct config *cfg, struct writer *w, struct ingest **out,
 		nng_http_handler_free(in->h);
 		goto fail;
 	}
+	if (strcmp(url->u_scheme, "https") == 0 &&
+	    (tls == NULL || (rv = nng_http_server_set_tls(in->srv, tls)) != 0)) {
+		if (tls == NULL)
+			rv = NNG_ENOTSUP;
+		goto fail;
+	}
 	if ((rv = nng_http_server_start(in->srv)) != 0)
 		goto fail;
 	*bound = NULL;
@@ -549,7 +567,8 @@ ingest_open(const struct config *cfg, struct writer *w, struct ingest **out,
 	return DOMINO_OK;
 fail:
 	snprintf(err, errlen, "cannot serve webhooks on %s: %s",
-	    cfg->listen.http, nng_strerror(rv));
+	    cfg->listen.http, rv == NNG_ENOTSUP && tls == NULL ? "an https URL "
+	    "needs tls.cert and tls.key in the config" : nng_strerror(rv));
 	if (in->srv != NULL)
 		nng_http_server_release(in->srv);
 	if (url != NULL)
@@ -616,6 +635,12 @@ ingest_close(struct ingest *in)
 	if (in == NULL)
 		return;
 	nng_http_server_stop(in->srv);
+	/* A request aborted by the stop still frees itself (ireq_free is the
+	 * last thing to touch in): wait for them all. */
+	pthread_mutex_lock(&in->mu);
+	while (in->live != NULL)
+		pthread_cond_wait(&in->cv, &in->mu);
+	pthread_mutex_unlock(&in->mu);
 	nng_http_server_release(in->srv);
 	pthread_mutex_destroy(&in->mu);
 	pthread_cond_destroy(&in->cv);

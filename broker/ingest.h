@@ -15,17 +15,20 @@
 struct config;
 struct writer;
 struct ingest;
+struct nng_tls_config;
 
 struct ingest_stats {
 	uint64_t accepted, duplicates, refused;
 };
 
 /*
- * Listen on cfg->listen.http. cfg must outlive the ingest. *bound gets the
+ * Listen on cfg->listen.http (https:// uses tls, which must then be set).
+ * cfg must outlive the ingest. *bound gets the
  * actual URL (malloc'd). DOMINO_OK or DOMINO_ETRANSPORT with err filled.
  */
 int ingest_open(const struct config *cfg, struct writer *w,
-    struct ingest **out, char **bound, char *err, size_t errlen);
+    struct nng_tls_config *tls, struct ingest **out, char **bound, char *err,
+    size_t errlen);
 
 void ingest_get_stats(struct ingest *in, struct ingest_stats *out);
 

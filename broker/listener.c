@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "err.h"
 #include "listener.h"
 #include "msg.h"
+#include "plugins/external.h"
 #include "plugins/plugin.h"
+#include "secrets.h"
 
 static const char *const valid_types[] = {
 	"push", "ref.create", "ref.delete", "tag", "pr.open", "pr.update",
@@ -31,6 +34,11 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* Messages quote keys and values from the request: keep them one
+	 * line, with no control characters for the log or a terminal. */
+	for (char *p = err; errlen > 0 && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return DOMINO_EINVAL;
 }
 
@@ -230,9 +238,11 @@ repack(const msgpack_object *o, char **buf, size_t *len)
 	return DOMINO_OK;
 }
 
+/* stored: a record the broker wrote — the plugin may be gone (an external
+ * one) and secret values are sealed, so only the shape is checked. */
 static int
-parse_callback(const msgpack_object *o, struct listener *l, char *err,
-    size_t errlen)
+parse_callback(const msgpack_object *o, struct listener *l, int stored,
+    char *err, size_t errlen)
 {
 	const msgpack_object *plugin = msg_get(o, "plugin");
 	const msgpack_object *config = msg_get(o, "config");
@@ -252,11 +262,19 @@ parse_callback(const msgpack_object *o, struct listener *l, char *err,
 		return fail(err, errlen, "callback.plugin: required (http, exec, nng or file)");
 	if ((l->plugin = dup_obj_str(plugin)) == NULL)
 		return DOMINO_ENOMEM;
-	if ((pd = plugin_find(l->plugin)) == NULL)
-		return fail(err, errlen, "callback.plugin: unknown plugin '%.64s' "
-		    "(built in: http, exec, nng, file)", l->plugin);
 	if (config == NULL || config->type == MSGPACK_OBJECT_NIL)
 		config = &empty;
+	if (stored && config->type == MSGPACK_OBJECT_MAP)
+		return repack(config, &l->config, &l->config_len);
+	if ((pd = plugin_find(l->plugin)) == NULL) {
+		char why[256];
+		if (plugin_ext_broken(l->plugin, why, sizeof(why)))
+			return fail(err, errlen, "callback.plugin: plugin '%.64s' "
+			    "is broken: %s", l->plugin, why);
+		return fail(err, errlen, "callback.plugin: unknown plugin '%.64s' "
+		    "(built in: http, exec, nng, file; external ones: `domino "
+		    "plugins`)", l->plugin);
+	}
 	if (config->type != MSGPACK_OBJECT_MAP)
 		return fail(err, errlen, "callback.config: must be a map");
 	for (uint32_t k = 0; k < config->via.map.size; k++) {
@@ -275,6 +293,60 @@ parse_callback(const msgpack_object *o, struct listener *l, char *err,
 	if (pd->validate != NULL && pd->validate(config, err, errlen) != 0)
 		return DOMINO_EINVAL;
 	return repack(config, &l->config, &l->config_len);
+}
+
+static int key_is(const msgpack_object *k, const char *s);
+
+/* A schedule step: ms as an integer, or a duration string; at most 7 days. */
+#define RETRY_STEP_MAX_MS (7ull * 86400 * 1000)
+
+static int
+retry_step_ok(const msgpack_object *o)
+{
+	char buf[32];
+	uint64_t ms;
+
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return o->via.u64 <= RETRY_STEP_MAX_MS;
+	if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 ||
+	    o->via.str.size >= sizeof(buf))
+		return 0;
+	memcpy(buf, o->via.str.ptr, o->via.str.size);
+	buf[o->via.str.size] = '\0';
+	return config_parse_duration_ms(buf, &ms) == DOMINO_OK &&
+	    ms <= RETRY_STEP_MAX_MS;
+}
+
+static int
+check_retry(const msgpack_object *v, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < v->via.map.size; i++) {
+		const msgpack_object *k = &v->via.map.ptr[i].key;
+		const msgpack_object *x = &v->via.map.ptr[i].val;
+
+		if (key_is(k, "schedule")) {
+			if (x->type != MSGPACK_OBJECT_ARRAY || x->via.array.size == 0 ||
+			    x->via.array.size > 64)
+				return fail(err, errlen, "retry.schedule: a list of 1 to 64 "
+				    "waits, like [0s, 5s, 5m]");
+			for (uint32_t j = 0; j < x->via.array.size; j++)
+				if (!retry_step_ok(&x->via.array.ptr[j]))
+					return fail(err, errlen, "retry.schedule[%u]: a duration "
+					    "up to 7d (like 30s) or milliseconds", j);
+		} else if (key_is(k, "max_attempts")) {
+			if (x->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			    x->via.u64 == 0 || x->via.u64 > 1000)
+				return fail(err, errlen, "retry.max_attempts: 1 to 1000");
+		} else if (key_is(k, "max_in_flight")) {
+			if (x->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			    x->via.u64 == 0 || x->via.u64 > 1024)
+				return fail(err, errlen, "retry.max_in_flight: 1 to 1024");
+		} else {
+			return fail(err, errlen, "retry: unknown key (use schedule, "
+			    "max_attempts, max_in_flight)");
+		}
+	}
+	return DOMINO_OK;
 }
 
 static int
@@ -353,7 +425,7 @@ parse(const msgpack_object *o, struct listener *l, int stored, char *err,
 		} else if (key_is(k, "retry")) {
 			if (v->type != MSGPACK_OBJECT_MAP)
 				rv = fail(err, errlen, "retry: must be a map {schedule, max_attempts}");
-			else
+			else if ((rv = check_retry(v, err, errlen)) == DOMINO_OK)
 				rv = repack(v, &l->retry, &l->retry_len);
 		} else if (key_is(k, "labels")) {
 			if (v->type != MSGPACK_OBJECT_MAP) {
@@ -453,7 +525,7 @@ parse(const msgpack_object *o, struct listener *l, int stored, char *err,
 		    "config: {url: https://ci.example.com/hook}}");
 		goto out;
 	}
-	rv = parse_callback(cb, l, err, errlen);
+	rv = parse_callback(cb, l, stored, err, errlen);
 out:
 	if (rv == DOMINO_ENOMEM)
 		snprintf(err, errlen, "out of memory");
@@ -530,7 +602,10 @@ pack_config_masked(msgpack_packer *pk, const struct listener *l)
 		const struct plugin_key *key = pd ? plugin_key_find(pd,
 		    k->via.str.ptr, k->via.str.size) : NULL;
 		rv |= msgpack_pack_object(pk, *k);
-		if (key != NULL && key->secret)
+		const msgpack_object *v = &u.data.via.map.ptr[i].val;
+		if ((key != NULL && key->secret) || (v->type ==
+		    MSGPACK_OBJECT_STR && secrets_is_sealed(v->via.str.ptr,
+		    v->via.str.size)))
 			rv |= msg_pack_cstr(pk, "***");
 		else
 			rv |= msgpack_pack_object(pk, u.data.via.map.ptr[i].val);

@@ -10,6 +10,8 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -30,8 +32,11 @@
 #include "fanout.h"
 #include "ingest.h"
 #include "log.h"
+#include "plugins/external.h"
 #include "retention.h"
+#include "secrets.h"
 #include "store.h"
+#include "tls.h"
 #include "version.h"
 #include "writer.h"
 
@@ -209,6 +214,7 @@ main(int argc, char **argv)
 	struct deliver *dl = NULL;
 	struct retention *ret = NULL;
 	struct retired *retired = NULL;
+	nng_tls_config *tls = NULL;
 	const struct config *live = &cfg;
 	char *b_http = NULL, *b_pub = NULL, *b_control = NULL, *b_admin = NULL;
 	char err[1024] = "", sdir[4096], ready[8192];
@@ -286,9 +292,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "dominod: %s\n", err);
 		goto out;
 	}
+	if (secrets_open(cfg.data_dir, err, sizeof(err)) != DOMINO_OK ||
+	    plugin_ext_start(cfg.plugins_dir, cfg.data_dir, err,
+	        sizeof(err)) != DOMINO_OK) {
+		fprintf(stderr, "dominod: %s\n", err);
+		goto out;
+	}
+	if (tls_server_config(&cfg, &tls, err, sizeof(err)) != DOMINO_OK) {
+		fprintf(stderr, "dominod: %s\n", err);
+		goto out;
+	}
 	if (store_open(cfg.data_dir, &st, err, sizeof(err)) != DOMINO_OK ||
 	    fanout_open(cfg.listen.pub, st, cfg.heartbeat_ms,
-	        cfg.limits.max_subscribers, &fo, &b_pub, err,
+	        cfg.limits.max_subscribers, tls, &fo, &b_pub, err,
 	        sizeof(err)) != DOMINO_OK) {
 		fprintf(stderr, "dominod: %s\n", err);
 		goto out;
@@ -307,7 +323,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "dominod: cannot start retention\n");
 		goto out;
 	}
-	if (ingest_open(&cfg, w, &in, &b_http, err, sizeof(err)) != DOMINO_OK) {
+	if (ingest_open(&cfg, w, tls, &in, &b_http, err, sizeof(err)) != DOMINO_OK) {
 		fprintf(stderr, "dominod: %s\n", err);
 		goto out;
 	}
@@ -315,6 +331,7 @@ main(int argc, char **argv)
 		struct admin_env ae = {
 			.cfg = &cfg, .st = st, .w = w, .in = in, .fo = fo,
 			.dl = dl, .ret = ret, .started_ns = now_ns(),
+			.tls = tls,
 		};
 		if (admin_open(cfg.listen.admin, &ae, &adm, &b_admin, err,
 		    sizeof(err)) != DOMINO_OK) {
@@ -329,7 +346,7 @@ main(int argc, char **argv)
 			.control = cfg.listen.control, .admin = b_admin,
 			.started_ns = now_ns(),
 		};
-		if (control_open(cfg.listen.control, &env, &ctl, &b_control, err,
+		if (control_open(cfg.listen.control, &env, tls, &ctl, &b_control, err,
 		    sizeof(err)) != DOMINO_OK) {
 			fprintf(stderr, "dominod: %s\n", err);
 			goto out;
@@ -366,6 +383,7 @@ main(int argc, char **argv)
 		if (sig == SIGHUP) {
 			reload(config_path, live, o_fmt, o_level, in, ctl, &retired,
 			    &live);
+			plugin_ext_reload(NULL, NULL);
 			continue;
 		}
 		break;
@@ -379,6 +397,7 @@ out:
 		ingest_quiesce(in, 10000);
 	admin_close(adm);
 	deliver_stop(dl);
+	plugin_ext_stop(); /* no worker delivers any more */
 	retention_stop(ret);
 	writer_stop(w);
 	control_close(ctl);
@@ -388,6 +407,8 @@ out:
 	retention_free(ret);
 	fanout_close(fo);
 	store_close(st);
+	if (tls != NULL)
+		nng_tls_config_free(tls);
 	auth_close(auth);
 	free(b_http);
 	free(b_pub);
@@ -402,6 +423,7 @@ out:
 		free(retired);
 		retired = next;
 	}
+	secrets_close();
 	curl_global_cleanup();
 	return rc;
 }

@@ -72,4 +72,9 @@ int op_disable(struct call *call);
 int op_report(struct call *call);
 int op_results(struct call *call);
 
+/* ops_plugins.c */
+int op_plugins(struct call *call);
+int op_plugin_install(struct call *call);
+int op_plugin_reload(struct call *call);
+
 #endif

@@ -19,7 +19,9 @@
 #include "match.h"
 #include "msg.h"
 #include "ops.h"
+#include "plugins/plugin.h"
 #include "registry.h"
+#include "secrets.h"
 #include "store.h"
 #include "writer.h"
 
@@ -119,6 +121,14 @@ op_register(struct call *call)
 	/* Whoever registers last decides whether private callback addresses
 	 * are allowed (SSRF rule: the admin may, a listener may not). */
 	rc->l.by_admin = call->admin;
+	/* Secret config values are stored sealed (secrets.h). */
+	if (secrets_seal_config(plugin_find(rc->l.plugin), &rc->l.config,
+	    &rc->l.config_len) != DOMINO_OK) {
+		msg_error_reply(call->sb, DOMINO_ENOMEM, "cannot seal the "
+		    "secret values of callback.config");
+		registry_cmd_free(rc);
+		return OP_DONE;
+	}
 	return submit_registry(call, rc);
 }
 
@@ -500,9 +510,9 @@ replay_apply(struct wcmd *c, struct store_wtxn *t)
 			break;
 		}
 		rc->next = seq + 1;
+		rc->scanned++; /* trimmed seqs count: the batch bounds the work */
 		if (store_event_get(v, seq, &data, &len) != DOMINO_OK)
-			continue; /* trimmed */
-		rc->scanned++;
+			continue;
 		if (domino_event_decode(data, len, &ev) != DOMINO_OK)
 			continue;
 		if (ev.time >= rc->since && ev.time < rc->until)
@@ -564,6 +574,13 @@ op_replay(struct call *call)
 	}
 	if (rc->from == 0)
 		rc->from = 1;
+	{
+		/* Start at the oldest kept event, not in a trimmed range. */
+		struct store_stats ss;
+		if (store_get_stats(call->env->st, &ss) == DOMINO_OK &&
+		    ss.first_seq > rc->from)
+			rc->from = ss.first_seq;
+	}
 	if (rc->until_seq > store_last_seq(call->env->st))
 		rc->until_seq = store_last_seq(call->env->st);
 	rc->depth = call->env->cfg->graph_max_depth;

@@ -343,3 +343,34 @@ conn_close_socket(const domino *d, nng_socket sock, const char *what)
 		    "without it", what, CONN_CLOSE_WAIT_MS);
 	closer_release(c);
 }
+
+int
+conn_dial(nng_socket s, const char *url, const char *ca_file, int flags,
+    nng_dialer *out)
+{
+	nng_dialer dl;
+	char host[256];
+	const char *h, *end;
+	int nrv;
+
+	if (strncmp(url, "tls+", 4) != 0)
+		return nng_dial(s, url, out, flags);
+	if ((nrv = nng_dialer_create(&dl, s, url)) != 0)
+		return nrv;
+	h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	end = strrchr(h, ':');
+	snprintf(host, sizeof(host), "%.*s", (int)(end ? end - h : (long)strlen(h)), h);
+	nrv = nng_dialer_set_string(dl, NNG_OPT_TLS_SERVER_NAME, host);
+	if (nrv == 0 && ca_file != NULL)
+		nrv = nng_dialer_set_string(dl, NNG_OPT_TLS_CA_FILE, ca_file);
+	if (nrv == 0)
+		nrv = nng_dialer_start(dl, flags);
+	if (nrv != 0) {
+		nng_dialer_close(dl);
+		return nrv;
+	}
+	if (out != NULL)
+		*out = dl;
+	return 0;
+}

@@ -28,6 +28,7 @@ struct domino {
 	domino_log_fn log;
 	void *log_arg;
 	int log_level;
+	char *ca_file;       /* for tls+tcp:// dials, or NULL */
 
 	pthread_mutex_t mu;  /* guards pub and subs */
 	char *pub;           /* fan-out address, learnt lazily */
@@ -40,6 +41,13 @@ struct conn_reply {
 	msgpack_unpacked u;
 	const msgpack_object *root;
 };
+
+/*
+ * nng_dial, except that a tls+tcp:// url gets a dialer that verifies the
+ * broker against ca_file and the url's host. Returns an nng error code.
+ */
+int conn_dial(nng_socket s, const char *url, const char *ca_file, int flags,
+    nng_dialer *out);
 
 /* Log a line through the handle's logger when level passes its filter. */
 void conn_logf(const domino *d, int level, const char *fmt, ...)

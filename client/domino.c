@@ -32,6 +32,7 @@ handle_free(domino *d)
 		free(d->token);
 	}
 	free(d->pub);
+	free(d->ca_file);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -57,8 +58,9 @@ domino_open(domino **out, const struct domino_opts *opts)
 	    : DOMINO_CONTROL_DEFAULT);
 	d->token = opts->token ? strdup(opts->token) : NULL;
 	d->pub = opts->pub ? strdup(opts->pub) : NULL;
+	d->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
 	if (d->control == NULL || (opts->token && d->token == NULL) ||
-	    (opts->pub && d->pub == NULL)) {
+	    (opts->pub && d->pub == NULL) || (opts->ca_file && d->ca_file == NULL)) {
 		rv = conn_err(DOMINO_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -83,7 +85,7 @@ domino_open(domino **out, const struct domino_opts *opts)
 		rv = conn_nng_err(nrv, "cannot set socket options");
 		goto out;
 	}
-	nrv = nng_dial(d->sock, d->control, NULL, 0);
+	nrv = conn_dial(d->sock, d->control, d->ca_file, 0, NULL);
 	if (nrv != 0) {
 		char what[300];
 		snprintf(what, sizeof(what), "cannot connect to %.256s",

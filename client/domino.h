@@ -103,6 +103,10 @@ struct domino_opts {
 	/* Only lines at this level or more severe reach log; 0 means
 	 * DOMINO_LOG_INFO. */
 	int log_level;
+	/* PEM file of the CA that signed the broker's certificate, for
+	 * tls+tcp:// control and pub addresses; NULL: the system has none
+	 * configured and TLS dials fail verification. */
+	const char *ca_file;
 };
 
 /*
@@ -932,6 +936,30 @@ int domino_report(domino *d, const char *listener, uint64_t seq,
  */
 int domino_results(domino *d, const char *listener, uint64_t seq,
     char **json);
+
+/*
+ * Callback plugins (proto/README.md, "Plugins"; admin token), each answered
+ * as a malloc'd JSON string in *json (free()):
+ *
+ * domino_plugins: name NULL lists every plugin, or just the one named —
+ *      {"broken": N, "plugins": [{name, kind ("builtin" or "external"),
+ *      summary, state (ok, broken, stopped, running, restarting), config:
+ *      {KEY: {required, secret, description}}, and for external ones path,
+ *      version, reason, pid, restarts}]}. DOMINO_ENOTFOUND when name names
+ *      no plugin (the message says why when it is broken).
+ * domino_plugin_install: download url (http, https, file), check sha256
+ *      (64 hex digits) when given, run its `capabilities`, activate it as
+ *      name (NULL: the name it declares) — {"name": N}. DOMINO_EINVAL with
+ *      the reason (mismatch, not a plugin) otherwise; nothing is left behind.
+ * domino_plugin_reload: rescan the plugin directory —
+ *      {"plugins": N working, "broken": N}.
+ *
+ * Return DOMINO_OK or an error (domino_errmsg()). Thread-safe.
+ */
+int domino_plugins(domino *d, const char *name, char **json);
+int domino_plugin_install(domino *d, const char *url, const char *name,
+    const char *sha256, char **json);
+int domino_plugin_reload(domino *d, char **json);
 
 #ifdef __cplusplus
 }

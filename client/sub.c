@@ -471,7 +471,8 @@ redial(struct domino_sub *s)
 	pthread_mutex_lock(&s->mu);
 	if (!atomic_load(&s->stop)) {
 		nng_dialer_close(s->dialer);
-		nrv = nng_dial(s->sock, s->url, &nd, NNG_FLAG_NONBLOCK);
+		nrv = conn_dial(s->sock, s->url, s->d->ca_file,
+		    NNG_FLAG_NONBLOCK, &nd);
 		if (nrv == 0)
 			s->dialer = nd;
 	}
@@ -701,7 +702,7 @@ sub_socket(struct domino_sub *s)
 		nng_close(s->sock);
 		return conn_nng_err(nrv, "cannot set subscription options");
 	}
-	nrv = nng_dial(s->sock, s->url, &s->dialer, 0);
+	nrv = conn_dial(s->sock, s->url, s->d->ca_file, 0, &s->dialer);
 	if (nrv != 0) {
 		char what[300];
 		snprintf(what, sizeof(what), "cannot connect to %.256s", s->url);

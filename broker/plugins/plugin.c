@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "external.h"
 #include "plugin.h"
 
 const struct plugin_desc *const plugin_builtin[] = {
@@ -18,7 +19,7 @@ plugin_find(const char *name)
 	for (size_t i = 0; plugin_builtin[i] != NULL; i++)
 		if (strcmp(plugin_builtin[i]->name, name) == 0)
 			return plugin_builtin[i];
-	return NULL;
+	return plugin_ext_find(name);
 }
 
 const struct plugin_key *

@@ -38,6 +38,7 @@ struct plugin_job {
 	const struct msgpack_object *config; /* the listener's callback.config map */
 	const char *delivery_id;        /* stable across attempts */
 	int allow_private;              /* may connect to loopback/private addresses */
+	const struct plugin_desc *desc; /* the descriptor deliver() belongs to */
 };
 
 struct plugin_result {
@@ -80,7 +81,9 @@ extern const struct plugin_desc plugin_exec;
 extern const struct plugin_desc plugin_nng;
 extern const struct plugin_desc plugin_file;
 
-/* The built-in plugin named name, or NULL. */
+/* The built-in plugin named name, else the working external plugin of
+ * that name (plugins/external.h), or NULL. The descriptor stays valid
+ * until exit. */
 const struct plugin_desc *plugin_find(const char *name);
 
 /* All built-in plugins, NULL-terminated. */

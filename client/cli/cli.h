@@ -23,6 +23,7 @@
 struct cli {
 	const char *control_opt; /* --control, or NULL */
 	const char *token_opt;   /* --token, or NULL */
+	const char *ca_opt;      /* --ca, or NULL */
 	const char *data_opt;    /* --data, or NULL */
 	int json;                /* --json */
 
@@ -48,6 +49,7 @@ extern const struct cli_cmd cmd_publish, cmd_ingest, cmd_register,
 extern const struct cli_cmd cmd_retry, cmd_resolve, cmd_enable, cmd_disable,
     cmd_report, cmd_results;
 extern const struct cli_cmd cmd_replay, cmd_relay, cmd_cursor;
+extern const struct cli_cmd cmd_plugins, cmd_plugin;
 
 /* Free what cli_open() resolved. */
 void cli_free(struct cli *c);

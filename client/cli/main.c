@@ -16,7 +16,8 @@ static const struct cli_cmd *const cmds[] = {
 	&cmd_ingest, &cmd_register, &cmd_unregister, &cmd_listeners,
 	&cmd_listener, &cmd_impact, &cmd_deliveries,
 	&cmd_retry, &cmd_resolve, &cmd_enable, &cmd_disable, &cmd_report,
-	&cmd_results, &cmd_replay, &cmd_relay, &cmd_cursor, NULL,
+	&cmd_results, &cmd_replay, &cmd_relay, &cmd_cursor,
+	&cmd_plugins, &cmd_plugin, NULL,
 };
 
 static const struct cli_cmd *
@@ -52,6 +53,7 @@ global_opt(struct cli *c, int argc, char **argv, int *i)
 		{"--control", offsetof(struct cli, control_opt)},
 		{"--token", offsetof(struct cli, token_opt)},
 		{"--data", offsetof(struct cli, data_opt)},
+		{"--ca", offsetof(struct cli, ca_opt)},
 	};
 
 	for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {

@@ -149,6 +149,7 @@ cli_open(struct cli *c, domino **d)
 	o.control = c->control;
 	o.pub = c->pub;
 	o.token = c->token;
+	o.ca_file = first(c->ca_opt, getenv("DOMINO_CA"));
 	o.log = log_stderr;
 	o.log_level = DOMINO_LOG_INFO;
 	rv = domino_open(d, &o);
@@ -212,6 +213,7 @@ cli_help(const struct cli_cmd *cmd, FILE *f)
 	    "  --control URL   broker control address (DOMINO_CONTROL, "
 	    "<data>/run.json,\n"
 	    "                  else " DOMINO_CONTROL_DEFAULT ")\n"
+	    "  --ca FILE       CA certificate for a tls+tcp:// broker (DOMINO_CA)\n"
 	    "  --token T       admin or listener token (DOMINO_TOKEN, "
 	    "<data>/admin.token)\n"
 	    "  --data DIR      broker data directory (DOMINO_DATA, else "

@@ -19,6 +19,8 @@
 
 #include "harness.h"
 
+const char *h_tls_ca;
+
 static void
 sleep_ms(int ms)
 {
@@ -91,13 +93,13 @@ spawn(struct broker *b)
 	args[n++] = "--data";
 	args[n++] = b->data;
 	args[n++] = "--http";
-	args[n++] = "http://127.0.0.1:0";
+	args[n++] = h_tls_ca ? "https://127.0.0.1:0" : "http://127.0.0.1:0";
 	args[n++] = "--pub";
-	args[n++] = "tcp://127.0.0.1:0";
+	args[n++] = h_tls_ca ? "tls+tcp://127.0.0.1:0" : "tcp://127.0.0.1:0";
 	args[n++] = "--control";
-	args[n++] = "tcp://127.0.0.1:0";
+	args[n++] = h_tls_ca ? "tls+tcp://127.0.0.1:0" : "tcp://127.0.0.1:0";
 	args[n++] = "--admin";
-	args[n++] = "http://127.0.0.1:0";
+	args[n++] = h_tls_ca ? "https://127.0.0.1:0" : "http://127.0.0.1:0";
 	args[n++] = "--ready-file";
 	args[n++] = ready;
 	args[n++] = "--log-level";
@@ -283,6 +285,8 @@ request(const char *method, const char *url, const char *const *headers,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &rb);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (h_tls_ca != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h_tls_ca);
 	if (getenv("DOMINO_TEST_CURL_VERBOSE") != NULL)
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	if (curl_easy_perform(c) == CURLE_OK)
@@ -385,6 +389,8 @@ h_cli(struct broker *b, const char *const *argv, char **out)
 		setenv("DOMINO_CONTROL", b->control, 1);
 		setenv("DOMINO_TOKEN", b->token, 1);
 		setenv("DOMINO_DATA", b->data, 1);
+		if (h_tls_ca != NULL)
+			setenv("DOMINO_CA", h_tls_ca, 1);
 		execv(args[0], (char *const *)args);
 		_exit(127);
 	}

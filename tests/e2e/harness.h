@@ -21,6 +21,13 @@ struct broker {
 	char token[128];
 };
 
+/*
+ * When set before h_broker_start, listeners use TLS (https:// and
+ * tls+tcp://); the config must then carry tls.cert and tls.key, and
+ * requests verify the broker with this CA file.
+ */
+extern const char *h_tls_ca;
+
 /* Path of a built binary ("dominod", "domino"). */
 const char *h_bin(const char *name);
 
