@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "admin.h"
 #include "web/esc.h"
 #include "config.h"
@@ -74,14 +75,6 @@ plugin_note(void *arg, const struct plugin_ext_info *info)
 
 
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 take(struct admin *a, struct snap *s)
 {
@@ -105,7 +98,7 @@ take(struct admin *a, struct snap *s)
 		retention_get_stats(e->ret, &s->rs);
 	s->fan_sent = fanout_sent(e->fo);
 	s->subscribers = fanout_subscribers(e->fo);
-	s->uptime_s = (now_ns() - e->started_ns) / 1000000000;
+	s->uptime_s = (clock_now_ns() - e->started_ns) / 1000000000;
 	s->plugins_bad = plugins_health(plugin_note, s);
 }
 

@@ -44,14 +44,6 @@ struct control {
 	struct worker w[WORKERS];
 };
 
-int64_t
-ops_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Read an optional argument; on a wrong type answer and return -1. */
 int
 arg_u64(struct call *call, const char *key, uint64_t *v)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "deliver.h"
 #include "delivery.h"
@@ -76,14 +77,6 @@ struct deliver {
 	int kicked, stopping, stopped, dispatcher_started;
 	struct deliver_stats stats;
 };
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void
 job_free(struct job *j)
@@ -223,36 +216,6 @@ deliver_backoff_ms(const char *retry, size_t retry_len, unsigned attempts,
 
 /* ---- writer commands --------------------------------------------------- */
 
-/* Read a delivery record for change; DOMINO_ENOTFOUND when gone. */
-static int
-rec_get(struct store_wtxn *t, const char *listener, uint64_t seq,
-    struct delivery *out)
-{
-	const void *data;
-	size_t len;
-	int rv = store_delivery_get(store_wtxn_view(t), listener, seq, &data, &len);
-
-	if (rv != DOMINO_OK)
-		return rv;
-	return delivery_decode(data, len, out) == DOMINO_OK ? DOMINO_OK :
-	    DOMINO_ESTORE;
-}
-
-static int
-rec_put(struct store_wtxn *t, const char *listener, uint64_t seq,
-    const struct delivery *r)
-{
-	char *buf;
-	size_t len;
-	int rv = delivery_encode(r, &buf, &len);
-
-	if (rv != DOMINO_OK)
-		return rv;
-	rv = store_delivery_put(t, listener, seq, buf, len, 0);
-	free(buf);
-	return rv;
-}
-
 /* Claim: the jobs of one dispatcher pass become in_flight. */
 struct claim_cmd {
 	struct wcmd cmd;
@@ -264,14 +227,14 @@ static int
 claim_apply(struct wcmd *c, struct store_wtxn *t)
 {
 	struct claim_cmd *cc = (struct claim_cmd *)c;
-	int64_t now = now_ns();
+	int64_t now = clock_now_ns();
 
 	for (struct job *j = cc->jobs; j != NULL; j = j->next) {
 		struct delivery r;
 		int rv;
 
 		j->cancelled = 0;
-		rv = rec_get(t, j->listener, j->seq, &r);
+		rv = delivery_load(t, j->listener, j->seq, &r);
 		if (rv == DOMINO_ENOTFOUND || (rv == DOMINO_OK &&
 		    (!delivery_state_open(r.state) || r.next != j->due))) {
 			/* Resolved, removed or rescheduled meanwhile. */
@@ -290,7 +253,7 @@ claim_apply(struct wcmd *c, struct store_wtxn *t)
 		if (rv == DOMINO_OK)
 			rv = store_due_put(t, (uint64_t)j->lease, j->listener, j->seq);
 		if (rv == DOMINO_OK)
-			rv = rec_put(t, j->listener, j->seq, &r);
+			rv = delivery_store(t, j->listener, j->seq, &r);
 		delivery_clear(&r);
 		if (rv != DOMINO_OK)
 			return rv;
@@ -397,11 +360,11 @@ result_apply(struct wcmd *c, struct store_wtxn *t)
 	struct job *j = rc->job;
 	struct deliver *d = j->d;
 	struct plugin_result *res = &j->res;
-	int64_t now = now_ns(), delay;
+	int64_t now = clock_now_ns(), delay;
 	struct delivery r;
 	int rv;
 
-	rv = rec_get(t, j->listener, j->seq, &r);
+	rv = delivery_load(t, j->listener, j->seq, &r);
 	if (rv == DOMINO_ENOTFOUND)
 		return DOMINO_OK; /* the listener was removed meanwhile */
 	if (rv != DOMINO_OK)
@@ -412,7 +375,7 @@ result_apply(struct wcmd *c, struct store_wtxn *t)
 		goto out;
 	if (strcmp(r.state, "in_flight") != 0 || r.attempt != j->attempt) {
 		/* Resolved or retried by hand meanwhile: only the history. */
-		rv = rec_put(t, j->listener, j->seq, &r);
+		rv = delivery_store(t, j->listener, j->seq, &r);
 		goto out;
 	}
 	if ((rv = store_due_del(t, (uint64_t)r.next, j->listener, j->seq)) != DOMINO_OK)
@@ -437,7 +400,7 @@ result_apply(struct wcmd *c, struct store_wtxn *t)
 		rc->outcome = "dead";
 	}
 	if (rv == DOMINO_OK)
-		rv = rec_put(t, j->listener, j->seq, &r);
+		rv = delivery_store(t, j->listener, j->seq, &r);
 	if (rv == DOMINO_OK)
 		rv = listener_health(t, d, j->listener, res->outcome == PLUGIN_OK,
 		    res->outcome == PLUGIN_GONE, now);
@@ -529,7 +492,7 @@ static int
 recover_apply(struct wcmd *c, struct store_wtxn *t)
 {
 	struct recover_cmd *rc = (struct recover_cmd *)c;
-	struct recover_scan rs = {.t = t, .now = now_ns()};
+	struct recover_scan rs = {.t = t, .now = clock_now_ns()};
 	int rv;
 
 	rc->recovered = 0;
@@ -538,7 +501,7 @@ recover_apply(struct wcmd *c, struct store_wtxn *t)
 		rv = rs.rv;
 	for (size_t i = 0; rv == DOMINO_OK && i < rs.nv; i++) {
 		struct delivery r;
-		if (rec_get(t, rs.v[i].listener, rs.v[i].seq, &r) != DOMINO_OK)
+		if (delivery_load(t, rs.v[i].listener, rs.v[i].seq, &r) != DOMINO_OK)
 			continue;
 		if (strcmp(r.state, "in_flight") == 0) {
 			snprintf(r.state, sizeof(r.state), "pending");
@@ -551,7 +514,7 @@ recover_apply(struct wcmd *c, struct store_wtxn *t)
 				rv = store_due_put(t, (uint64_t)r.next, rs.v[i].listener,
 				    rs.v[i].seq);
 			if (rv == DOMINO_OK)
-				rv = rec_put(t, rs.v[i].listener, rs.v[i].seq, &r);
+				rv = delivery_store(t, rs.v[i].listener, rs.v[i].seq, &r);
 			rc->recovered++;
 		}
 		delivery_clear(&r);
@@ -722,7 +685,7 @@ static int64_t
 dispatch_pass(struct deliver *d)
 {
 	struct store_reader *r;
-	struct scan s = {.d = d, .now = now_ns()};
+	struct scan s = {.d = d, .now = clock_now_ns()};
 	struct claim_cmd *cc;
 	int64_t wake;
 
@@ -790,8 +753,8 @@ dispatcher(void *arg)
 		pthread_mutex_lock(&d->mu);
 		if (d->kicked || d->stopping)
 			continue;
-		if (wake - now_ns() > 1000000000)
-			wake = now_ns() + 1000000000;
+		if (wake - clock_now_ns() > 1000000000)
+			wake = clock_now_ns() + 1000000000;
 		ts.tv_sec = (time_t)(wake / 1000000000);
 		ts.tv_nsec = (long)(wake % 1000000000);
 		while (!d->kicked && !d->stopping &&

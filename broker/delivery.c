@@ -7,6 +7,7 @@
 #include "delivery.h"
 #include "err.h"
 #include "msg.h"
+#include "store.h"
 
 int
 delivery_new(const char *const *via, size_t n_via, const char *repo,
@@ -260,4 +261,33 @@ delivery_encode(const struct delivery *d, char **buf, size_t *len)
 	*len = sb.size;
 	*buf = msgpack_sbuffer_release(&sb);
 	return DOMINO_OK;
+}
+
+int
+delivery_load(struct store_wtxn *t, const char *listener, uint64_t seq,
+    struct delivery *out)
+{
+	const void *data;
+	size_t len;
+	int rv = store_delivery_get(store_wtxn_view(t), listener, seq, &data, &len);
+
+	if (rv != DOMINO_OK)
+		return rv;
+	return delivery_decode(data, len, out) == DOMINO_OK ? DOMINO_OK :
+	    DOMINO_ESTORE;
+}
+
+int
+delivery_store(struct store_wtxn *t, const char *listener, uint64_t seq,
+    const struct delivery *d)
+{
+	char *buf;
+	size_t len;
+	int rv = delivery_encode(d, &buf, &len);
+
+	if (rv == DOMINO_OK) {
+		rv = store_delivery_put(t, listener, seq, buf, len, 0);
+		free(buf);
+	}
+	return rv;
 }

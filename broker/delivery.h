@@ -60,6 +60,18 @@ void delivery_clear(struct delivery *d);
 int delivery_add_history(struct delivery *d, int64_t time, unsigned attempt,
     const char *what, int status, const char *detail);
 
+struct store_wtxn;
+
+/*
+ * Read and decode the record of (listener, seq) in a write transaction;
+ * DOMINO_ENOTFOUND when there is none. Store it back, encoded, without
+ * touching the due index (its caller keeps `next` and the due key equal).
+ */
+int delivery_load(struct store_wtxn *t, const char *listener, uint64_t seq,
+    struct delivery *out);
+int delivery_store(struct store_wtxn *t, const char *listener, uint64_t seq,
+    const struct delivery *d);
+
 /* Whether state is one the engine may still dispatch. */
 int delivery_state_open(const char *state);
 

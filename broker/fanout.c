@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 #include "fanout.h"
 #include "log.h"
@@ -56,14 +57,6 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(&f->subscribers, 1);
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 heartbeat(void *arg)
 {
@@ -73,7 +66,7 @@ heartbeat(void *arg)
 
 	if (nng_aio_result(f->hb) != 0 || atomic_load(&f->closing))
 		return;
-	n = topic_heartbeat(buf, sizeof(buf), store_last_seq(f->st), now_ns());
+	n = topic_heartbeat(buf, sizeof(buf), store_last_seq(f->st), clock_now_ns());
 	if (n > 0)
 		nng_send(f->sock, buf, n, NNG_FLAG_NONBLOCK);
 	nng_sleep_aio(f->period, f->hb);

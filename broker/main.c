@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "admin.h"
 #include "auth.h"
 #include "config.h"
@@ -174,14 +175,6 @@ reload(const char *path, const struct config *cur, const char *o_fmt,
 	    "data_dir, writer and delivery settings apply at the next start)", path);
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -330,7 +323,7 @@ main(int argc, char **argv)
 	{
 		struct admin_env ae = {
 			.cfg = &cfg, .st = st, .w = w, .in = in, .fo = fo,
-			.dl = dl, .ret = ret, .started_ns = now_ns(),
+			.dl = dl, .ret = ret, .started_ns = clock_now_ns(),
 			.tls = tls,
 		};
 		if (admin_open(cfg.listen.admin, &ae, &adm, &b_admin, err,
@@ -344,7 +337,7 @@ main(int argc, char **argv)
 			.cfg = &cfg, .st = st, .auth = auth, .w = w, .in = in,
 			.fo = fo, .dl = dl, .ret = ret, .http = b_http, .pub = b_pub,
 			.control = cfg.listen.control, .admin = b_admin,
-			.started_ns = now_ns(),
+			.started_ns = clock_now_ns(),
 		};
 		if (control_open(cfg.listen.control, &env, tls, &ctl, &b_control, err,
 		    sizeof(err)) != DOMINO_OK) {

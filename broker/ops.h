@@ -35,8 +35,6 @@ typedef int (*op_fn)(struct call *call);
 
 void call_finish(struct call *call);
 
-int64_t ops_now_ns(void);
-
 /* Optional typed arguments: 0, or -1 after answering `invalid`. */
 int arg_u64(struct call *call, const char *key, uint64_t *v);
 int arg_i64(struct call *call, const char *key, int64_t *v);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "deliver.h"
@@ -49,35 +50,6 @@ manual_free(struct manual_cmd *m)
 	free(m);
 }
 
-static int
-rec_get(struct store_wtxn *t, const char *listener, uint64_t seq,
-    struct delivery *r)
-{
-	const void *data;
-	size_t len;
-	int rv = store_delivery_get(store_wtxn_view(t), listener, seq, &data, &len);
-
-	if (rv != DOMINO_OK)
-		return rv;
-	return delivery_decode(data, len, r) == DOMINO_OK ? DOMINO_OK :
-	    DOMINO_ESTORE;
-}
-
-static int
-rec_put(struct store_wtxn *t, const char *listener, uint64_t seq,
-    const struct delivery *r)
-{
-	char *buf;
-	size_t len;
-	int rv = delivery_encode(r, &buf, &len);
-
-	if (rv == DOMINO_OK) {
-		rv = store_delivery_put(t, listener, seq, buf, len, 0);
-		free(buf);
-	}
-	return rv;
-}
-
 /* Make one record due now again. */
 static int
 retry_one(struct manual_cmd *m, struct store_wtxn *t, uint64_t seq,
@@ -94,7 +66,7 @@ retry_one(struct manual_cmd *m, struct store_wtxn *t, uint64_t seq,
 	if (rv == DOMINO_OK)
 		rv = store_due_put(t, (uint64_t)r->next, m->listener, seq);
 	if (rv == DOMINO_OK)
-		rv = rec_put(t, m->listener, seq, r);
+		rv = delivery_store(t, m->listener, seq, r);
 	m->count += rv == DOMINO_OK;
 	return rv;
 }
@@ -138,7 +110,7 @@ do_retry(struct manual_cmd *m, struct store_wtxn *t)
 	int rv;
 
 	if (m->seq != 0) {
-		rv = rec_get(t, m->listener, m->seq, &r);
+		rv = delivery_load(t, m->listener, m->seq, &r);
 		if (rv == DOMINO_ENOTFOUND) {
 			snprintf(m->err, sizeof(m->err), "no delivery of seq %llu to %s",
 			    (unsigned long long)m->seq, m->listener);
@@ -162,7 +134,7 @@ do_retry(struct manual_cmd *m, struct store_wtxn *t)
 	if (rv == DOMINO_OK)
 		rv = dl.rv;
 	for (size_t i = 0; rv == DOMINO_OK && i < dl.n; i++) {
-		if ((rv = rec_get(t, m->listener, dl.seqs[i], &r)) != DOMINO_OK)
+		if ((rv = delivery_load(t, m->listener, dl.seqs[i], &r)) != DOMINO_OK)
 			break;
 		rv = retry_one(m, t, dl.seqs[i], &r);
 		delivery_clear(&r);
@@ -178,7 +150,7 @@ do_resolve(struct manual_cmd *m, struct store_wtxn *t)
 	char detail[600];
 	int rv;
 
-	rv = rec_get(t, m->listener, m->seq, &r);
+	rv = delivery_load(t, m->listener, m->seq, &r);
 	if (rv == DOMINO_ENOTFOUND) {
 		snprintf(m->err, sizeof(m->err), "no delivery of seq %llu to %s",
 		    (unsigned long long)m->seq, m->listener);
@@ -194,7 +166,7 @@ do_resolve(struct manual_cmd *m, struct store_wtxn *t)
 	snprintf(r.state, sizeof(r.state), "ok");
 	r.next = 0;
 	if (rv == DOMINO_OK)
-		rv = rec_put(t, m->listener, m->seq, &r);
+		rv = delivery_store(t, m->listener, m->seq, &r);
 	m->count = rv == DOMINO_OK;
 	delivery_clear(&r);
 	return rv;
@@ -315,7 +287,7 @@ manual_new(struct call *call, enum manual_op op, const char *name_key)
 	}
 	m->call = call;
 	m->op = op;
-	m->now = ops_now_ns();
+	m->now = clock_now_ns();
 	memcpy(m->listener, name, sizeof(name));
 	if (call->admin)
 		snprintf(m->who, sizeof(m->who), "admin");

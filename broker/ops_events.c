@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "deliver.h"
@@ -102,7 +103,7 @@ op_stats(struct call *call)
 	msg_pack_ku64(pk, "first_seq", ss.first_seq);
 	msg_pack_ku64(pk, "events", ss.events);
 	msg_pack_ku64(pk, "uptime_ms",
-	    (uint64_t)(ops_now_ns() - e->started_ns) / 1000000);
+	    (uint64_t)(clock_now_ns() - e->started_ns) / 1000000);
 	msg_pack_cstr(pk, "listen");
 	msgpack_pack_map(pk, 4);
 	msg_pack_kstr(pk, "http", e->http);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "delivery.h"
@@ -63,7 +64,7 @@ submit_registry(struct call *call, struct registry_cmd *rc)
 {
 	rc->done = registry_done;
 	rc->arg = call;
-	rc->now = ops_now_ns();
+	rc->now = clock_now_ns();
 	if (registry_submit(call->env->w, rc) != DOMINO_OK) {
 		msg_error_reply(call->sb, DOMINO_EUNAVAIL,
 		    "the broker is busy or shutting down; retry later");
@@ -470,7 +471,7 @@ replay_one(struct replay_cmd *rc, struct store_wtxn *t, uint64_t seq,
 			break;
 		/* One clock reading: the record's `next` must equal its
 		 * due-index key, or the dispatcher's claim cancels it. */
-		now = ops_now_ns();
+		now = clock_now_ns();
 		rv = delivery_new(via, nv, ev->repo, ev->ref, ev->type, now,
 		    &rec, &rl);
 		free(via);

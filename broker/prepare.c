@@ -6,17 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 #include "event.h"
 #include "prepare.h"
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int
 prepare_uuid(char **out)
@@ -50,7 +43,7 @@ prepare_events(struct domino_event *evs, size_t n, const char *source,
     char *msg, size_t msglen)
 {
 	struct writer_events *we;
-	int64_t now = now_ns();
+	int64_t now = clock_now_ns();
 	int rv = DOMINO_ENOMEM;
 
 	we = calloc(1, sizeof(*we) + n * sizeof(we->ev[0]));

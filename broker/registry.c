@@ -105,6 +105,9 @@ do_unregister(struct registry_cmd *c, struct store_wtxn *t)
 		rv = store_listener_del(t, c->name);
 	if (rv == DOMINO_OK)
 		rv = store_delivery_del_listener(t, c->name, &c->removed);
+	/* A listener registered again later must not inherit old reports. */
+	if (rv == DOMINO_OK)
+		rv = store_result_del_listener(t, c->name);
 	return rv;
 }
 

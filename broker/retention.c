@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -40,14 +41,6 @@ struct trim_cmd {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int
 min_due(void *arg, uint64_t due_ns, const char *listener, uint64_t seq)
@@ -86,7 +79,7 @@ wanted_before(struct retention *r, struct store_txn *v)
 	if (c->retention.max_events > 0 && last - first + 1 > c->retention.max_events)
 		before = last - c->retention.max_events + 1;
 	if (c->retention.max_age_s > 0) {
-		int64_t cutoff = now_ns() - (int64_t)c->retention.max_age_s * 1000000000;
+		int64_t cutoff = clock_now_ns() - (int64_t)c->retention.max_age_s * 1000000000;
 		uint64_t age_before = 0;
 		if (oldest < cutoff &&
 		    store_seq_after_time(v, cutoff, STEP, &age_before) == DOMINO_OK &&

@@ -261,6 +261,28 @@ store_wbegin(struct store *st, struct store_wtxn **out)
 	return DOMINO_OK;
 }
 
+#define ID_KEY_MAX 512
+
+/*
+ * The ids key `source NUL id` into kb (ID_KEY_MAX bytes). An over-long
+ * id is refused rather than truncated, so two ids never merge (ingest caps
+ * ids at PREPARE_ID_MAX, far below this).
+ */
+static int
+id_key(char *kb, const char *source, const char *id, MDB_val *k)
+{
+	size_t sl = strlen(source), il = strlen(id);
+
+	if (sl + 1 + il > ID_KEY_MAX)
+		return DOMINO_EINVAL;
+	memcpy(kb, source, sl);
+	kb[sl] = '\0';
+	memcpy(kb + sl + 1, id, il);
+	k->mv_data = kb;
+	k->mv_size = sl + 1 + il;
+	return DOMINO_OK;
+}
+
 int
 store_append(struct store_wtxn *t, const char *source, const char *id,
     char *buf, size_t len, const char *repo, size_t repo_len, uint64_t *seq,
@@ -268,19 +290,13 @@ store_append(struct store_wtxn *t, const char *source, const char *id,
 {
 	struct store *st = t->v.st;
 	uint8_t kb[8];
-	char idkey[512];
-	size_t sl = strlen(source), il = strlen(id);
+	char idkey[ID_KEY_MAX];
 	MDB_val k, v;
 	int rc;
 
 	*dup = 0;
-	if (sl + 1 + il > sizeof(idkey))
-		il = sizeof(idkey) - sl - 1; /* ids are capped by ingest */
-	memcpy(idkey, source, sl);
-	idkey[sl] = '\0';
-	memcpy(idkey + sl + 1, id, il);
-	k.mv_data = idkey;
-	k.mv_size = sl + 1 + il;
+	if (id_key(idkey, source, id, &k) != DOMINO_OK)
+		return DOMINO_EINVAL;
 	rc = mdb_get(t->v.txn, st->ids, &k, &v);
 	if (rc == 0 && v.mv_size == 8) {
 		*seq = rd64(v.mv_data);
@@ -455,18 +471,12 @@ int
 store_reader_find_id(struct store_reader *r, const char *source,
     const char *id, uint64_t *seq)
 {
-	char idkey[512];
-	size_t sl = strlen(source), il = strlen(id);
+	char idkey[ID_KEY_MAX];
 	MDB_val k, v;
 	int rc;
 
-	if (sl + 1 + il > sizeof(idkey))
-		il = sizeof(idkey) - sl - 1;
-	memcpy(idkey, source, sl);
-	idkey[sl] = '\0';
-	memcpy(idkey + sl + 1, id, il);
-	k.mv_data = idkey;
-	k.mv_size = sl + 1 + il;
+	if (id_key(idkey, source, id, &k) != DOMINO_OK)
+		return DOMINO_ENOTFOUND;
 	rc = mdb_get(r->v.txn, r->v.st->ids, &k, &v);
 	if (rc != 0)
 		return map_err(rc);
@@ -988,24 +998,16 @@ static int
 unindex(struct store_wtxn *t, uint64_t seq, const void *data, size_t len)
 {
 	struct domino_event ev;
-	char idkey[512];
+	char idkey[ID_KEY_MAX];
 	uint8_t kb[8];
 	MDB_val k, v;
 	int rc = 0;
 
 	if (domino_event_decode(data, len, &ev) != DOMINO_OK)
 		return DOMINO_OK; /* nothing indexed can be found for it */
-	if (ev.source != NULL && ev.id != NULL) {
-		size_t sl = strlen(ev.source), il = strlen(ev.id);
-		if (sl + 1 + il > sizeof(idkey))
-			il = sizeof(idkey) - sl - 1;
-		memcpy(idkey, ev.source, sl);
-		idkey[sl] = '\0';
-		memcpy(idkey + sl + 1, ev.id, il);
-		k.mv_data = idkey;
-		k.mv_size = sl + 1 + il;
+	if (ev.source != NULL && ev.id != NULL &&
+	    id_key(idkey, ev.source, ev.id, &k) == DOMINO_OK)
 		rc = mdb_del(t->v.txn, t->v.st->ids, &k, NULL);
-	}
 	if ((rc == 0 || rc == MDB_NOTFOUND) && ev.repo != NULL && ev.repo[0] &&
 	    strlen(ev.repo) < 511) {
 		be64(kb, seq);
@@ -1148,4 +1150,30 @@ store_listener_count(struct store_txn *v)
 	MDB_stat ms;
 
 	return mdb_stat(v->txn, v->st->listeners, &ms) == 0 ? ms.ms_entries : 0;
+}
+
+int
+store_result_del_listener(struct store_wtxn *t, const char *listener)
+{
+	char kb[DEP_KEY_MAX + 16];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	size_t nl = strlen(listener);
+	int rc;
+
+	if (nl > DEP_KEY_MAX)
+		return DOMINO_EINVAL;
+	if ((rc = mdb_cursor_open(t->v.txn, t->v.st->results, &cur)) != 0)
+		return map_err(rc);
+	k.mv_data = kb;
+	k.mv_size = delivery_key(kb, listener, 0);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != nl + 9 || memcmp(k.mv_data, listener, nl + 1) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? DOMINO_OK : map_err(rc);
 }

@@ -187,6 +187,8 @@ int store_result_put(struct store_wtxn *t, const char *listener, uint64_t seq,
     const void *data, size_t len);
 int store_result_get(struct store_txn *v, const char *listener, uint64_t seq,
     const void **data, size_t *len);
+/* Delete every report of listener. */
+int store_result_del_listener(struct store_wtxn *t, const char *listener);
 int store_result_each(struct store_txn *v, const char *listener,
     int (*cb)(void *arg, const char *listener, uint64_t seq, const void *data,
     size_t len), void *arg);

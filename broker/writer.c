@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "delivery.h"
 #include "err.h"
 #include "fanout.h"
@@ -58,14 +59,6 @@ writer_submit(struct writer *w, struct wcmd *c)
 const uint64_t writer_commit_bounds_us[WRITER_COMMIT_BUCKETS - 1] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 100000, 1000000,
 };
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* How far back coalescing looks for a pending delivery to supersede. */
 #define COALESCE_WINDOW 10000
@@ -153,7 +146,7 @@ static int
 match_event(struct writer *w, struct store_wtxn *t, struct writer_event *e)
 {
 	struct match_result mr = {0};
-	int64_t now = now_ns();
+	int64_t now = clock_now_ns();
 	int rv;
 
 	e->matched = 0;
@@ -319,9 +312,9 @@ run(void *arg)
 
 		for (c = batch; c != NULL; c = c->next)
 			c->status = -1; /* not yet applied */
-		t0 = now_ns();
+		t0 = clock_now_ns();
 		rv = apply_batch(w, batch);
-		us = (uint64_t)(now_ns() - t0) / 1000;
+		us = (uint64_t)(clock_now_ns() - t0) / 1000;
 		pthread_mutex_lock(&w->mu);
 		w->stats.commits++;
 		w->stats.commands += n;

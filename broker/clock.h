@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Wall-clock time in unix nanoseconds: event times, due times, uptimes. */
+#ifndef DOMINO_CLOCK_H
+#define DOMINO_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t
+clock_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#endif
