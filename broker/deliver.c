@@ -30,6 +30,7 @@
 #define MAX_DELAY_MS (7ll * 86400 * 1000) /* longest wait between attempts */
 #define WALK_MAX 200000               /* due entries walked per pass */
 #define SKIP_MAX 64                   /* listeners remembered as blocked per pass */
+#define GONE_MAX 256                  /* trimmed-event deliveries closed per pass */
 #define MAX_WORKERS 1024
 
 static const int64_t default_schedule_ms[] = {
@@ -551,6 +552,14 @@ struct scan {
 	 * one listener's backlog costs little */
 	char skip[SKIP_MAX][LISTENER_NAME_MAX + 1];
 	int nskip;
+	/* due deliveries whose event retention has trimmed: they can never
+	 * be attempted, so they are closed as dead */
+	struct gone {
+		char listener[LISTENER_NAME_MAX + 1];
+		uint64_t seq;
+		int64_t due;
+	} gone[GONE_MAX];
+	int ngone;
 };
 
 static int
@@ -618,8 +627,16 @@ make_job(struct scan *s, int64_t due_ns, const char *name, uint64_t seq,
 	}
 	if (msg_unpack(j->config, j->config_len, &j->cfg) != DOMINO_OK)
 		goto fail;
-	if (store_event_get(s->v, seq, &data, &len) != DOMINO_OK ||
-	    domino_event_decode(data, len, &j->ev) != DOMINO_OK)
+	if (store_event_get(s->v, seq, &data, &len) != DOMINO_OK) {
+		if (s->ngone < GONE_MAX) {
+			struct gone *g = &s->gone[s->ngone++];
+			snprintf(g->listener, sizeof(g->listener), "%s", name);
+			g->seq = seq;
+			g->due = due_ns;
+		}
+		goto fail;
+	}
+	if (domino_event_decode(data, len, &j->ev) != DOMINO_OK)
 		goto fail;
 	return j;
 fail:
@@ -680,6 +697,67 @@ scan_one(void *arg, uint64_t due_ns, const char *name, uint64_t seq)
 	return 0;
 }
 
+/* Close deliveries whose event is gone: dead, with the reason. */
+struct bury_cmd {
+	struct wcmd cmd;
+	int n;
+	struct gone v[GONE_MAX];
+};
+
+static int
+bury_apply(struct wcmd *c, struct store_wtxn *t)
+{
+	struct bury_cmd *bc = (struct bury_cmd *)c;
+	int64_t now = clock_now_ns();
+	int rv = DOMINO_OK;
+
+	for (int i = 0; rv == DOMINO_OK && i < bc->n; i++) {
+		struct delivery r;
+		if (delivery_load(t, bc->v[i].listener, bc->v[i].seq, &r) != DOMINO_OK)
+			continue;
+		if (delivery_state_open(r.state) && r.next == bc->v[i].due) {
+			rv = store_due_del(t, (uint64_t)r.next, bc->v[i].listener,
+			    bc->v[i].seq);
+			snprintf(r.state, sizeof(r.state), "dead");
+			r.next = 0;
+			if (rv == DOMINO_OK)
+				rv = delivery_add_history(&r, now, r.attempt, "gone", -1,
+				    "the event was trimmed by retention before it "
+				    "could be delivered");
+			if (rv == DOMINO_OK)
+				rv = delivery_store(t, bc->v[i].listener, bc->v[i].seq, &r);
+		}
+		delivery_clear(&r);
+	}
+	return rv;
+}
+
+static void
+bury_committed(struct wcmd *c, int status)
+{
+	struct bury_cmd *bc = (struct bury_cmd *)c;
+
+	if (status == DOMINO_OK)
+		log_msg(LOG_WARN, "deliver: %d deliveries closed as dead: their "
+		    "event was trimmed", bc->n);
+	free(bc);
+}
+
+static void
+bury(struct deliver *d, const struct scan *s)
+{
+	struct bury_cmd *bc;
+
+	if (s->ngone == 0 || (bc = calloc(1, sizeof(*bc))) == NULL)
+		return;
+	bc->n = s->ngone;
+	memcpy(bc->v, s->gone, (size_t)s->ngone * sizeof(s->gone[0]));
+	bc->cmd.apply = bury_apply;
+	bc->cmd.committed = bury_committed;
+	if (writer_submit(d->w, &bc->cmd) != DOMINO_OK)
+		free(bc);
+}
+
 /* One pass: claim what is due. Returns the next time to look (ns). */
 static int64_t
 dispatch_pass(struct deliver *d)
@@ -699,6 +777,7 @@ dispatch_pass(struct deliver *d)
 	s.v = store_reader_view(r);
 	store_due_each(s.v, scan_one, &s);
 	store_reader_close(r);
+	bury(d, &s);
 	wake = s.next_wake ? s.next_wake : s.now + 1000000000;
 	/* More may be due: look again at once, but only when this pass found
 	 * work; a walk that only met blocked listeners waits for a kick. */
