@@ -202,6 +202,13 @@ healthz(nng_aio *aio)
 	reply(aio, why ? 503 : 200, "application/json", &b);
 }
 
+static void
+plugin_restarts_line(void *arg, const struct plugin_ext_info *info)
+{
+	wbuf_printf(arg, "domino_plugin_restarts_total{plugin=\"%s\"} %u\n",
+	    info->name, info->restarts);
+}
+
 struct count_ctx {
 	struct wbuf *b;
 };
@@ -284,6 +291,33 @@ metrics(nng_aio *aio)
 	    "domino_deliveries_total{outcome=\"dead\"} %llu\n",
 	    (unsigned long long)s.ds.ok, (unsigned long long)s.ds.retried,
 	    (unsigned long long)s.ds.dead);
+	wbuf_printf(&b, "# HELP domino_plugin_deliveries_total Delivery answers by plugin since start.\n"
+	    "# TYPE domino_plugin_deliveries_total counter\n");
+	for (int i = 0; i < s.ds.n_plugins; i++)
+		wbuf_printf(&b, "domino_plugin_deliveries_total{plugin=\"%s\",outcome=\"ok\"} %llu\n"
+		    "domino_plugin_deliveries_total{plugin=\"%s\",outcome=\"retry\"} %llu\n"
+		    "domino_plugin_deliveries_total{plugin=\"%s\",outcome=\"dead\"} %llu\n",
+		    s.ds.plugin[i].name, (unsigned long long)s.ds.plugin[i].ok,
+		    s.ds.plugin[i].name, (unsigned long long)s.ds.plugin[i].retried,
+		    s.ds.plugin[i].name, (unsigned long long)s.ds.plugin[i].dead);
+	wbuf_printf(&b, "# HELP domino_delivery_latency_seconds From an event's arrival to its delivery's ok.\n"
+	    "# TYPE domino_delivery_latency_seconds histogram\n");
+	cum = 0;
+	for (int i = 0; i < DELIVER_LAT_BUCKETS; i++) {
+		cum += s.ds.lat_hist[i];
+		if (i < DELIVER_LAT_BUCKETS - 1)
+			wbuf_printf(&b, "domino_delivery_latency_seconds_bucket{le=\"%g\"} %llu\n",
+			    deliver_lat_bounds_s[i], (unsigned long long)cum);
+		else
+			wbuf_printf(&b, "domino_delivery_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)cum);
+	}
+	wbuf_printf(&b, "domino_delivery_latency_seconds_sum %g\n"
+	    "domino_delivery_latency_seconds_count %llu\n", s.ds.lat_sum_s,
+	    (unsigned long long)cum);
+	wbuf_printf(&b, "# HELP domino_plugin_restarts_total Exits of external plugins since discovery.\n"
+	    "# TYPE domino_plugin_restarts_total counter\n");
+	plugins_health(plugin_restarts_line, &b);
 	wbuf_printf(&b, "# HELP domino_deliveries_open Deliveries not yet ok or dead (the backlog).\n"
 	    "# TYPE domino_deliveries_open gauge\ndomino_deliveries_open %llu\n",
 	    (unsigned long long)s.due);

@@ -33,6 +33,10 @@
 #define GONE_MAX 256                  /* trimmed-event deliveries closed per pass */
 #define MAX_WORKERS 1024
 
+const double deliver_lat_bounds_s[DELIVER_LAT_BUCKETS - 1] = {
+	0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600,
+};
+
 static const int64_t default_schedule_ms[] = {
 	0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 50400000,
 	72000000, 86400000,
@@ -427,12 +431,32 @@ result_committed(struct wcmd *c, int status)
 		    (unsigned long long)j->seq, j->attempt, j->res.status);
 	pthread_mutex_lock(&d->mu);
 	if (status == DOMINO_OK && rc->outcome != NULL) {
-		if (strcmp(rc->outcome, "ok") == 0)
-			d->stats.ok++;
-		else if (strcmp(rc->outcome, "failed") == 0)
-			d->stats.retried++;
-		else
-			d->stats.dead++;
+		int ok = strcmp(rc->outcome, "ok") == 0;
+		int retried = strcmp(rc->outcome, "failed") == 0;
+		int k;
+
+		d->stats.ok += ok;
+		d->stats.retried += retried;
+		d->stats.dead += !ok && !retried;
+		for (k = 0; k < d->stats.n_plugins; k++)
+			if (strcmp(d->stats.plugin[k].name, j->pd->name) == 0)
+				break;
+		if (k == d->stats.n_plugins && k < DELIVER_PLUGINS_MAX)
+			snprintf(d->stats.plugin[d->stats.n_plugins++].name,
+			    sizeof(d->stats.plugin[0].name), "%s", j->pd->name);
+		if (k < d->stats.n_plugins) {
+			d->stats.plugin[k].ok += ok;
+			d->stats.plugin[k].retried += retried;
+			d->stats.plugin[k].dead += !ok && !retried;
+		}
+		if (ok) {
+			double lat = (double)(clock_now_ns() - j->ev.time) / 1e9;
+			int b = 0;
+			while (b < DELIVER_LAT_BUCKETS - 1 && lat > deliver_lat_bounds_s[b])
+				b++;
+			d->stats.lat_hist[b]++;
+			d->stats.lat_sum_s += lat > 0 ? lat : 0;
+		}
 	}
 	flying_remove(d, j);
 	d->kicked = 1;

@@ -23,9 +23,22 @@ struct store;
 struct writer;
 struct deliver;
 
+/* Delivery latency buckets (seconds from the event's arrival to its ok). */
+#define DELIVER_LAT_BUCKETS 11
+extern const double deliver_lat_bounds_s[DELIVER_LAT_BUCKETS - 1];
+#define DELIVER_PLUGINS_MAX 16
+
 struct deliver_stats {
 	uint64_t dispatched, ok, retried, dead;
 	uint32_t in_flight;
+	uint64_t lat_hist[DELIVER_LAT_BUCKETS];
+	double lat_sum_s;
+	/* outcomes per plugin (the first DELIVER_PLUGINS_MAX names seen) */
+	struct {
+		char name[64];
+		uint64_t ok, retried, dead;
+	} plugin[DELIVER_PLUGINS_MAX];
+	int n_plugins;
 };
 
 /*

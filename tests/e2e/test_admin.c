@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -227,4 +228,100 @@ Test(admin, limits_rate_listeners_and_subscribers)
 		domino_unsubscribe(s1);
 	}
 	domino_close(d);
+}
+
+static long
+healthz(char **body)
+{
+	char url[300];
+
+	snprintf(url, sizeof(url), "%s/healthz", b.admin);
+	return h_get(url, body);
+}
+
+static void
+write_plugin(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0755);
+}
+
+Test(admin, healthz_degrades_with_a_broken_plugin_and_recovers)
+{
+	char pd[300], path[400], cfg[400], *body = NULL, *out = NULL;
+	long st;
+
+	/* The broker from setup is restarted with a plugin directory that
+	 * holds an executable that is not a plugin. */
+	snprintf(pd, sizeof(pd), "%s/plugins", b.dir);
+	cr_assert_eq(mkdir(pd, 0700), 0);
+	snprintf(path, sizeof(path), "%s/flaky", pd);
+	write_plugin(path, "#!/bin/sh\necho 'not json'\nexit 1\n");
+	snprintf(cfg, sizeof(cfg), "heartbeat: 100ms\nplugins: {dir: %s}\n", pd);
+	write_config(b.config, cfg);
+	cr_assert_eq(h_broker_stop(&b), 0);
+	cr_assert_eq(h_broker_restart(&b), 0);
+	st = healthz(&body);
+	cr_assert_eq(st, 503, "healthz %ld: %s", st, body);
+	cr_assert(strstr(body, "flaky") != NULL, "%s", body);
+	free(body);
+
+	/* Fixed: it answers capabilities now; a reload picks it up. */
+	write_plugin(path, "#!/bin/sh\n[ \"$1\" = capabilities ] && echo "
+	    "'{\"name\":\"flaky\",\"version\":\"1\",\"api\":1,"
+	    "\"capabilities\":[\"deliver\"],\"config\":{}}' && exit 0\nexit 1\n");
+	{
+		const char *argv[] = {"plugin", "reload", NULL};
+		int rc = h_cli(&b, argv, &out);
+		cr_assert_eq(rc, 0, "plugin reload: %s", out);
+		free(out);
+	}
+	st = healthz(&body);
+	cr_assert_eq(st, 200, "healthz after the fix %ld: %s", st, body);
+	free(body);
+}
+
+Test(admin, metrics_count_deliveries_by_plugin_with_latency)
+{
+	char path[400], url[300], *body = NULL;
+	struct domino_opts o = {.control = b.control, .token = b.token};
+	struct domino_published pub = {0};
+	struct domino_publish_args pa = {.repo = "github.com/acme/core", .ref = "main"};
+	domino *d;
+
+	cr_assert_eq(domino_open(&d, &o), DOMINO_OK);
+	{
+		char yaml[600];
+		struct domino_registered r = {0};
+		void *map = NULL;
+		size_t len = 0;
+		snprintf(path, sizeof(path), "%s/out.jsonl", b.dir);
+		snprintf(yaml, sizeof(yaml), "name: audit\ndepends_on: [github.com/acme/core]\n"
+		    "callback: {plugin: file, config: {path: \"%s\"}}\n", path);
+		cr_assert_eq(domino_yaml_to_msgpack(yaml, strlen(yaml), "t.yaml", &map, &len), DOMINO_OK);
+		cr_assert_eq(domino_register(d, map, len, 0, &r), DOMINO_OK, "%s", domino_errmsg());
+		domino_registered_clear(&r);
+		free(map);
+	}
+	cr_assert_eq(domino_publish(d, &pa, &pub), DOMINO_OK, "%s", domino_errmsg());
+	domino_published_clear(&pub);
+	domino_close(d);
+	snprintf(url, sizeof(url), "%s/metrics", b.admin);
+	for (int i = 0; i < 100; i++) {
+		free(body);
+		body = NULL;
+		cr_assert_eq(h_get(url, &body), 200);
+		if (metric(body, "domino_plugin_deliveries_total{plugin=\"file\",outcome=\"ok\"}") == 1)
+			break;
+		usleep(50000);
+	}
+	check_exposition(body);
+	cr_assert_eq(metric(body, "domino_plugin_deliveries_total{plugin=\"file\",outcome=\"ok\"}"), 1, "%s", body);
+	cr_assert_eq(metric(body, "domino_delivery_latency_seconds_count"), 1);
+	cr_assert_eq(metric(body, "domino_delivery_latency_seconds_bucket{le=\"+Inf\"}"), 1);
+	free(body);
 }
