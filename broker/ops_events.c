@@ -20,6 +20,7 @@
 #include "log.h"
 #include "msg.h"
 #include "ops.h"
+#include "plugins/external.h"
 #include "prepare.h"
 #include "retention.h"
 #include "store.h"
@@ -50,6 +51,19 @@ count_one(void *arg, const char *source, unsigned status, uint64_t n)
 	c->n++;
 }
 
+static void
+plugin_one(void *arg, const struct plugin_ext_info *info)
+{
+	struct counts *c = arg;
+
+	msgpack_pack_map(&c->pk, 4);
+	msg_pack_kstr(&c->pk, "name", info->name);
+	msg_pack_kstr(&c->pk, "state", info->state);
+	msg_pack_kstr(&c->pk, "reason", info->reason);
+	msg_pack_ku64(&c->pk, "restarts", info->restarts);
+	c->n++;
+}
+
 int
 op_stats(struct call *call)
 {
@@ -62,8 +76,18 @@ op_stats(struct call *call)
 		msg_error_reply(call->sb, DOMINO_ESTORE, "cannot read the store");
 		return OP_DONE;
 	}
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 13);
 	msg_pack_kbool(pk, "ok", 1);
+	{
+		struct counts c = {.n = 0};
+		msgpack_sbuffer_init(&c.sb);
+		msgpack_packer_init(&c.pk, &c.sb, msgpack_sbuffer_write);
+		plugins_health(plugin_one, &c);
+		msg_pack_cstr(pk, "plugins");
+		msgpack_pack_array(pk, c.n);
+		msgpack_sbuffer_write(call->sb, c.sb.data, c.sb.size);
+		msgpack_sbuffer_destroy(&c.sb);
+	}
 	msg_pack_kstr(pk, "version", DOMINO_VERSION);
 	msg_pack_ku64(pk, "trimmed_before", ss.trimmed_before);
 	{

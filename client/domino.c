@@ -234,6 +234,38 @@ read_counters(const msgpack_object *root, struct domino_stats *st)
 	return rv;
 }
 
+/* plugins: [{name, state, reason, restarts}]. */
+static int
+read_plugins(const msgpack_object *root, struct domino_stats *st)
+{
+	const msgpack_object *a = msg_get(root, "plugins");
+
+	if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size == 0)
+		return DOMINO_OK;
+	st->plugins = calloc(a->via.array.size, sizeof(*st->plugins));
+	if (st->plugins == NULL)
+		return DOMINO_ENOMEM;
+	for (uint32_t i = 0; i < a->via.array.size; i++) {
+		const msgpack_object *m = &a->via.array.ptr[i];
+		struct domino_plugin_state *p = &st->plugins[i];
+		int rv;
+
+		if (m->type != MSGPACK_OBJECT_MAP)
+			return DOMINO_EPROTO;
+		st->n_plugins++;
+		rv = opt_strdup(m, "name", &p->name);
+		if (rv == DOMINO_OK)
+			rv = opt_strdup(m, "state", &p->state);
+		if (rv == DOMINO_OK)
+			rv = opt_strdup(m, "reason", &p->reason);
+		if (rv == DOMINO_OK)
+			rv = opt_u64(m, "restarts", &p->restarts);
+		if (rv != DOMINO_OK)
+			return rv;
+	}
+	return DOMINO_OK;
+}
+
 /* ingest: [{source, status, count}]. */
 static int
 read_ingest(const msgpack_object *root, struct domino_stats *st)
@@ -303,6 +335,8 @@ read_stats(const msgpack_object *root, struct domino_stats *st)
 		rv = read_counters(root, st);
 	if (rv == DOMINO_OK)
 		rv = read_ingest(root, st);
+	if (rv == DOMINO_OK)
+		rv = read_plugins(root, st);
 	return rv;
 }
 
@@ -353,6 +387,12 @@ domino_stats_clear(struct domino_stats *st)
 	for (size_t i = 0; i < st->n_ingest; i++)
 		free(st->ingest[i].source);
 	free(st->ingest);
+	for (size_t i = 0; i < st->n_plugins; i++) {
+		free(st->plugins[i].name);
+		free(st->plugins[i].state);
+		free(st->plugins[i].reason);
+	}
+	free(st->plugins);
 	memset(st, 0, sizeof(*st));
 }
 

@@ -162,6 +162,14 @@ struct domino_ingest_count {
 	uint64_t count;
 };
 
+/* The state of one external callback plugin (a member of domino_stats). */
+struct domino_plugin_state {
+	char *name;
+	char *state;        /* broken, stopped, running, restarting */
+	char *reason;       /* why broken, or the last exit; "" when none */
+	uint64_t restarts;
+};
+
 /* The answer of the `stats` operation. */
 struct domino_stats {
 	char *version;      /* broker version; may be NULL */
@@ -195,6 +203,9 @@ struct domino_stats {
 	 * broker's order. */
 	struct domino_ingest_count *ingest;
 	size_t n_ingest;
+	/* External callback plugins found in the plugin directory. */
+	struct domino_plugin_state *plugins;
+	size_t n_plugins;
 };
 
 /*

@@ -443,6 +443,22 @@ domino_fmt_stats_json(const struct domino_stats *st, char **out)
 			    add_u64(c, "count", st->ingest[i].count);
 		}
 	}
+	if (ok && st->n_plugins > 0) {
+		cJSON *a = cJSON_AddArrayToObject(o, "plugins");
+		ok = a != NULL;
+		for (size_t i = 0; ok && i < st->n_plugins; i++) {
+			cJSON *c = cJSON_CreateObject();
+			ok = c != NULL && cJSON_AddItemToArray(a, c);
+			if (!ok) {
+				cJSON_Delete(c);
+				break;
+			}
+			ok = add_str(c, "name", st->plugins[i].name) &&
+			    add_str(c, "state", st->plugins[i].state) &&
+			    add_str(c, "reason", st->plugins[i].reason) &&
+			    add_u64(c, "restarts", st->plugins[i].restarts);
+		}
+	}
 	if (!ok) {
 		cJSON_Delete(o);
 		return DOMINO_ENOMEM;

@@ -85,6 +85,13 @@ print_table(const struct domino_stats *st)
 	row("deliveries", buf);
 	print_retention(st);
 	print_ingest(st);
+	for (size_t i = 0; i < st->n_plugins; i++) {
+		const struct domino_plugin_state *p = &st->plugins[i];
+		snprintf(buf, sizeof(buf), "%s %s%s%s", p->name ? p->name : "?",
+		    p->state ? p->state : "?", p->reason && *p->reason ? ": " : "",
+		    p->reason ? p->reason : "");
+		row(i == 0 ? "plugins" : "", buf);
+	}
 }
 
 static int

@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,9 @@ spawn(struct broker *b)
 	if (b->pid < 0)
 		return -1;
 	if (b->pid == 0) {
+		/* A broker never outlives its test: a leftover one would hold
+		 * the runner's output pipe open and stall the whole run. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execvp(args[0], (char *const *)args);
 		_exit(127);
 	}

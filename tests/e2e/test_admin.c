@@ -269,6 +269,12 @@ Test(admin, healthz_degrades_with_a_broken_plugin_and_recovers)
 	cr_assert_eq(st, 503, "healthz %ld: %s", st, body);
 	cr_assert(strstr(body, "flaky") != NULL, "%s", body);
 	free(body);
+	{
+		const char *argv[] = {"status", NULL};
+		cr_assert_eq(h_cli(&b, argv, &out), 0);
+		cr_assert(strstr(out, "flaky broken") != NULL, "status: %s", out);
+		free(out);
+	}
 
 	/* Fixed: it answers capabilities now; a reload picks it up. */
 	write_plugin(path, "#!/bin/sh\n[ \"$1\" = capabilities ] && echo "

@@ -138,6 +138,14 @@ Test(slow, dead_subscribers_do_not_hold_back_the_others)
 	int st, complete = 0;
 	double t0;
 
+	/* 50 subscriber sockets, 5 never read, closed at the end: nng 1.5.2's
+	 * nng_close can then wedge (its known close hang), and with it the
+	 * test process. The figure comes from `make torture`. */
+	if (getenv("DOMINO_TORTURE") == NULL) {
+		h_broker_cleanup(&b); /* a skipped test gets no .fini */
+		cr_skip_test("run by make torture (DOMINO_TORTURE=1)");
+	}
+
 	cr_assert_eq(h_source_secret(&b, "github", secret, sizeof(secret)), 0);
 	for (int i = 0; i < N_SUBS; i++) {
 		struct domino_sub_opts so = {.on_event = on_event, .arg = &subs[i],
