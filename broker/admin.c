@@ -193,7 +193,7 @@ healthz(nng_aio *aio)
 	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
 	struct snap s;
 	struct wbuf b = {0};
-	char whybuf[160];
+	char whybuf[320];
 	const char *why;
 
 	take(a, &s);
@@ -339,7 +339,7 @@ api_status(nng_aio *aio)
 	struct admin *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
 	struct snap s;
 	struct wbuf b = {0};
-	char whybuf[160];
+	char whybuf[320];
 
 	take(a, &s);
 	status_json(&s, degraded(&s, whybuf, sizeof(whybuf)), &b);
