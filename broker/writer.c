@@ -31,6 +31,8 @@ struct writer {
 	void (*hook)(void *arg);
 	void *hook_arg;
 	struct writer_stats stats;
+	/* Writer-thread-only match counters, folded into stats per batch. */
+	uint64_t m_events, m_hits, m_ns;
 };
 
 int
@@ -152,6 +154,9 @@ match_event(struct writer *w, struct store_wtxn *t, struct writer_event *e)
 	e->matched = 0;
 	rv = match_run(store_wtxn_view(t), e->repo, e->ref, e->type, 1,
 	    w->graph_depth, &mr);
+	w->m_events++;
+	w->m_hits += mr.n;
+	w->m_ns += (uint64_t)(clock_now_ns() - now);
 	for (size_t i = 0; rv == DOMINO_OK && i < mr.n; i++) {
 		const char **via;
 		size_t nv, len;
@@ -319,6 +324,10 @@ run(void *arg)
 		w->stats.commits++;
 		w->stats.commands += n;
 		w->stats.failed_commits += rv != DOMINO_OK;
+		w->stats.match_events += w->m_events;
+		w->stats.match_hits += w->m_hits;
+		w->stats.match_ns_sum += w->m_ns;
+		w->m_events = w->m_hits = w->m_ns = 0;
 		if (n > w->stats.batch_max_seen)
 			w->stats.batch_max_seen = n;
 		{

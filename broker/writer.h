@@ -71,6 +71,8 @@ struct writer_stats {
 	uint64_t commit_hist[WRITER_COMMIT_BUCKETS]; /* commit latency */
 	uint64_t commit_us_sum;
 	uint64_t failed_commits;
+	/* Dependency-graph matching of new events (match_run only). */
+	uint64_t match_events, match_hits, match_ns_sum;
 };
 
 /*
