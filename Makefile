@@ -175,6 +175,7 @@ BENCH_PEER_CFLAGS := $(shell pkg-config --cflags libnats libmosquitto hiredis 2>
 BENCH_LIBS_nats   := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 BENCH_LIBS_mqtt   := $(shell pkg-config --libs libmosquitto 2>/dev/null || echo -lmosquitto)
 BENCH_LIBS_redis  := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+BENCH_LIBS_nng := -lnng
 
 .PHONY: bench-drivers
 bench-drivers: $(BENCH_DRIVERS)

@@ -275,7 +275,7 @@ metrics(nng_aio *aio)
 	}
 	wbuf_printf(&b, "domino_writer_commit_seconds_sum %g\ndomino_writer_commit_seconds_count %llu\n",
 	    (double)s.ws.commit_us_sum / 1e6, (unsigned long long)s.ws.commits);
-	wbuf_printf(&b, "# HELP domino_match_seconds Time to match new events against the dependency graph.\n"
+	wbuf_printf(&b, "# HELP domino_match_seconds CPU time (writer thread clock) spent matching new events against the dependency graph.\n"
 	    "# TYPE domino_match_seconds summary\n"
 	    "domino_match_seconds_sum %.9f\ndomino_match_seconds_count %llu\n",
 	    (double)s.ws.match_ns_sum / 1e9, (unsigned long long)s.ws.match_events);

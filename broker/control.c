@@ -25,7 +25,7 @@
 #include "ops.h"
 #include "store.h"
 
-#define WORKERS 32 /* requests answered at once; publish waits for a commit */
+#define WORKERS 256 /* requests in progress at once; a publish waits for its commit */
 
 struct worker {
 	struct control *c;

@@ -32,6 +32,13 @@
 #define SKIP_MAX 64                   /* listeners remembered as blocked per pass */
 #define GONE_MAX 256                  /* trimmed-event deliveries closed per pass */
 #define MAX_WORKERS 1024
+/*
+ * Jobs claimed per worker at most. Claiming ahead keeps every worker busy
+ * while a claim or a result waits for its commit; with one job per worker,
+ * workers idled through two commits per delivery. A queued job is flying
+ * (no later pass takes it), so its lease never lapses while it waits.
+ */
+#define CLAIM_AHEAD 4
 
 const double deliver_lat_bounds_s[DELIVER_LAT_BUCKETS - 1] = {
 	0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600,
@@ -792,7 +799,8 @@ dispatch_pass(struct deliver *d)
 	int64_t wake;
 
 	pthread_mutex_lock(&d->mu);
-	s.room = d->n_flying < d->nworkers ? d->nworkers - d->n_flying : 0;
+	s.room = d->n_flying < d->nworkers * CLAIM_AHEAD ?
+	    d->nworkers * CLAIM_AHEAD - d->n_flying : 0;
 	pthread_mutex_unlock(&d->mu);
 	if (s.room == 0)
 		return s.now + 1000000000;

@@ -558,6 +558,111 @@ listener_decode(const void *buf, size_t len, struct listener *out)
 }
 
 static int
+key_eq(const msgpack_object *k, const char *s)
+{
+	size_t n = strlen(s);
+
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+	    memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+/* depends_on[idx] of a stored listener, already normalized at parse. */
+static int
+match_dep(const msgpack_object *o, struct listener_dep *d)
+{
+	const msgpack_object *repo = o, *ref = NULL, *types = NULL;
+
+	if (o->type == MSGPACK_OBJECT_MAP) {
+		repo = NULL;
+		for (uint32_t k = 0; k < o->via.map.size; k++) {
+			const msgpack_object *key = &o->via.map.ptr[k].key;
+			if (key_eq(key, "repo"))
+				repo = &o->via.map.ptr[k].val;
+			else if (key_eq(key, "ref"))
+				ref = &o->via.map.ptr[k].val;
+			else if (key_eq(key, "types"))
+				types = &o->via.map.ptr[k].val;
+		}
+	}
+	if (repo == NULL || repo->type != MSGPACK_OBJECT_STR)
+		return DOMINO_EPROTO;
+	if ((d->repo = dup_obj_str(repo)) == NULL)
+		return DOMINO_ENOMEM;
+	d->glob = has_glob(d->repo);
+	if (ref != NULL && ref->type == MSGPACK_OBJECT_STR &&
+	    (d->ref = dup_obj_str(ref)) == NULL)
+		return DOMINO_ENOMEM;
+	if (types != NULL && types->type == MSGPACK_OBJECT_ARRAY &&
+	    types->via.array.size > 0) {
+		if ((d->types = calloc(types->via.array.size, sizeof(char *))) == NULL)
+			return DOMINO_ENOMEM;
+		for (uint32_t t = 0; t < types->via.array.size; t++) {
+			const msgpack_object *e = &types->via.array.ptr[t];
+			if (e->type != MSGPACK_OBJECT_STR)
+				continue;
+			if ((d->types[d->n_types] = dup_obj_str(e)) == NULL)
+				return DOMINO_ENOMEM;
+			d->n_types++;
+		}
+	}
+	return DOMINO_OK;
+}
+
+int
+listener_decode_match(const void *buf, size_t len, size_t idx,
+    struct listener *out)
+{
+	msgpack_unpacked u;
+	const msgpack_object *o;
+	size_t off = 0;
+	int rv = DOMINO_EPROTO;
+
+	memset(out, 0, sizeof(*out));
+	out->support_level = 2;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_MAP)
+		goto out;
+	o = &u.data;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		const msgpack_object *v = &o->via.map.ptr[i].val;
+		if (key_eq(k, "name") && v->type == MSGPACK_OBJECT_STR) {
+			if ((out->name = dup_obj_str(v)) == NULL)
+				goto nomem;
+		} else if (key_eq(k, "provides") && v->type == MSGPACK_OBJECT_STR) {
+			if ((out->provides = dup_obj_str(v)) == NULL)
+				goto nomem;
+		} else if (key_eq(k, "depends_on") && v->type == MSGPACK_OBJECT_ARRAY &&
+		    idx < v->via.array.size && out->deps == NULL) {
+			if ((out->deps = calloc(1, sizeof(*out->deps))) == NULL)
+				goto nomem;
+			out->n_deps = 1;
+			if ((rv = match_dep(&v->via.array.ptr[idx], out->deps)) != DOMINO_OK)
+				goto out;
+			rv = DOMINO_EPROTO;
+		} else if (key_eq(k, "support_level") &&
+		    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= 3) {
+			out->support_level = (int)v->via.u64;
+		} else if (key_eq(k, "coalesce") && v->type == MSGPACK_OBJECT_BOOLEAN) {
+			out->coalesce = v->via.boolean;
+		} else if (key_eq(k, "disabled") && v->type == MSGPACK_OBJECT_BOOLEAN) {
+			out->disabled = v->via.boolean;
+		}
+	}
+	if (out->name != NULL)
+		rv = out->deps != NULL ? DOMINO_OK : DOMINO_ENOTFOUND;
+	goto out;
+nomem:
+	rv = DOMINO_ENOMEM;
+out:
+	msgpack_unpacked_destroy(&u);
+	if (rv != DOMINO_OK)
+		listener_clear(out);
+	return rv;
+}
+
+static int
 pack_deps(msgpack_packer *pk, const struct listener *l)
 {
 	int rv = msg_pack_cstr(pk, "depends_on") | msgpack_pack_array(pk, l->n_deps);

@@ -61,6 +61,17 @@ int listener_encode(const struct listener *l, char **buf, size_t *len);
 /* Decode the stored form. */
 int listener_decode(const void *buf, size_t len, struct listener *out);
 
+/*
+ * Decode only what matching needs from the stored form: name, provides,
+ * support_level, coalesce, disabled, and depends_on[idx] as deps[0]
+ * (n_deps 1). It skips the validation listener_decode does, because the
+ * stored form was validated when it was registered; matching runs it for
+ * every candidate of every event. DOMINO_ENOTFOUND when there is no
+ * depends_on[idx]; *out is cleared on any failure.
+ */
+int listener_decode_match(const void *buf, size_t len, size_t idx,
+    struct listener *out);
+
 void listener_clear(struct listener *l);
 
 /*

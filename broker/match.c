@@ -119,12 +119,11 @@ consider(void *arg, const char *name, unsigned idx)
 		return 0;
 	if (store_listener_get(s->v, name, &data, &len) != DOMINO_OK)
 		return 0; /* index entry of a listener being removed */
-	if (listener_decode(data, len, &l) != DOMINO_OK)
+	if (listener_decode_match(data, len, idx, &l) != DOMINO_OK)
 		return 0;
-	if (idx < l.n_deps &&
-	    listener_dep_repo_matches(&l.deps[idx], s->target) &&
+	if (listener_dep_repo_matches(&l.deps[0], s->target) &&
 	    (!s->use_filters ||
-	    listener_dep_filters_match(&l.deps[idx], s->ref, s->type)))
+	    listener_dep_filters_match(&l.deps[0], s->ref, s->type)))
 		s->rv = add_hit(s->r, &l, s->depth, s->parent);
 	listener_clear(&l);
 	return s->rv != DOMINO_OK;

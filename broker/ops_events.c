@@ -146,6 +146,24 @@ op_stats(struct call *call)
 
 
 
+/* topic_filter_match() on a view, whose strings are not NUL-terminated. */
+static int
+view_matches(const struct topic_filter *f, const struct domino_event_view *ev)
+{
+	char repo[1024], ref[1024];
+
+	if ((f->repo == NULL || f->repo[0] == '\0') && f->ref == NULL)
+		return 1;
+	/* Longer than any repo or ref the broker accepts. */
+	if (ev->repo_len >= sizeof(repo) || ev->ref_len >= sizeof(ref))
+		return 0;
+	memcpy(repo, ev->repo, ev->repo_len);
+	repo[ev->repo_len] = '\0';
+	memcpy(ref, ev->ref, ev->ref_len);
+	ref[ev->ref_len] = '\0';
+	return topic_filter_match(f, repo, ref);
+}
+
 int
 op_log(struct call *call)
 {
@@ -191,7 +209,7 @@ op_log(struct call *call)
 		first = store_last_seq(e->st) + 1;
 	rv = store_reader_seek(r, from, &seq, &data, &len);
 	while (rv == DOMINO_OK) {
-		struct domino_event ev;
+		struct domino_event_view ev;
 
 		if (count >= limit || evs.size >= LOG_REPLY_BYTES ||
 		    ++scanned > LOG_SCAN_MAX) {
@@ -199,20 +217,24 @@ op_log(struct call *call)
 			break;
 		}
 		next = seq + 1;
-		if (domino_event_decode(data, len, &ev) != DOMINO_OK) {
+		if (domino_event_view(data, len, &ev) != DOMINO_OK) {
 			log_msg(LOG_ERROR, "control: undecodable event in the log seq=%llu",
 			    (unsigned long long)seq);
-		} else {
-			if (ev.time >= since && ev.time < until &&
-			    topic_filter_match(&f, ev.repo ? ev.repo : "",
-			    ev.ref ? ev.ref : "")) {
-				if (with_payload)
-					msgpack_sbuffer_write(&evs, data, len);
-				else
-					event_pack(&epk, &ev, 0);
-				count++;
+		} else if (ev.time >= since && ev.time < until &&
+		    view_matches(&f, &ev)) {
+			/* The stored bytes as they are, or around the payload:
+			 * no decode and re-encode per event. */
+			if (with_payload || ev.payload_off == 0) {
+				msgpack_sbuffer_write(&evs, data, ev.len);
+			} else {
+				msgpack_pack_map(&epk, (size_t)ev.n_keys - 1);
+				msgpack_sbuffer_write(&evs, (const char *)data +
+				    ev.head_len, ev.payload_off - ev.head_len);
+				msgpack_sbuffer_write(&evs, (const char *)data +
+				    ev.payload_off + ev.payload_span, ev.len -
+				    ev.payload_off - ev.payload_span);
 			}
-			domino_event_clear(&ev);
+			count++;
 		}
 		rv = store_reader_next(r, &seq, &data, &len);
 	}

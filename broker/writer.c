@@ -28,6 +28,16 @@ struct writer {
 	struct wcmd *head, *tail;
 	uint32_t len;
 	int stopping, joined;
+	/*
+	 * Committed commands wait here for the completer thread, which
+	 * publishes their events and answers them while this thread is
+	 * already applying and syncing the next batch. Guarded by cmu.
+	 */
+	pthread_t cthread;
+	pthread_mutex_t cmu;
+	pthread_cond_t ccv;
+	struct wcmd *chead, *ctail;
+	int cstopping;
 	void (*hook)(void *arg);
 	void *hook_arg;
 	struct writer_stats stats;
@@ -148,7 +158,7 @@ static int
 match_event(struct writer *w, struct store_wtxn *t, struct writer_event *e)
 {
 	struct match_result mr = {0};
-	int64_t now = clock_now_ns();
+	int64_t now = clock_now_ns(), cpu = clock_thread_cpu_ns();
 	int rv;
 
 	e->matched = 0;
@@ -156,7 +166,7 @@ match_event(struct writer *w, struct store_wtxn *t, struct writer_event *e)
 	    w->graph_depth, &mr);
 	w->m_events++;
 	w->m_hits += mr.n;
-	w->m_ns += (uint64_t)(clock_now_ns() - now);
+	w->m_ns += (uint64_t)(clock_thread_cpu_ns() - cpu);
 	for (size_t i = 0; rv == DOMINO_OK && i < mr.n; i++) {
 		const char **via;
 		size_t nv, len;
@@ -270,6 +280,8 @@ apply_batch(struct writer *w, struct wcmd *batch)
 	}
 }
 
+static void complete(struct writer *w, struct wcmd *first, struct wcmd *last);
+
 static void
 publish(struct writer *w, struct wcmd *c)
 {
@@ -292,7 +304,7 @@ run(void *arg)
 	struct writer *w = arg;
 
 	for (;;) {
-		struct wcmd *batch, *last, *c, *next;
+		struct wcmd *batch, *last, *c;
 		uint32_t n = 0;
 		int64_t t0;
 		uint64_t us;
@@ -343,15 +355,60 @@ run(void *arg)
 			w->stats.commit_us_sum += us;
 		}
 		pthread_mutex_unlock(&w->mu);
-		for (c = batch; c != NULL; c = next) {
-			int st = rv != DOMINO_OK ? rv : c->status;
+		for (c = batch; c != NULL; c = c->next)
+			if (rv != DOMINO_OK)
+				c->status = rv;
+		complete(w, batch, last);
+	}
+	return NULL;
+}
+
+/* Hand a committed batch (first..last, in queue order) to the completer. */
+static void
+complete(struct writer *w, struct wcmd *first, struct wcmd *last)
+{
+	pthread_mutex_lock(&w->cmu);
+	if (w->ctail != NULL)
+		w->ctail->next = first;
+	else
+		w->chead = first;
+	w->ctail = last;
+	pthread_cond_signal(&w->ccv);
+	pthread_mutex_unlock(&w->cmu);
+}
+
+/*
+ * The completer: in commit order, publish each committed event live and
+ * call each command's committed(). One thread, so subscribers see events
+ * in seq order.
+ */
+static void *
+completer(void *arg)
+{
+	struct writer *w = arg;
+
+	for (;;) {
+		struct wcmd *c, *next;
+		int any_ok = 0;
+
+		pthread_mutex_lock(&w->cmu);
+		while (w->chead == NULL && !w->cstopping)
+			pthread_cond_wait(&w->ccv, &w->cmu);
+		c = w->chead;
+		w->chead = w->ctail = NULL;
+		pthread_mutex_unlock(&w->cmu);
+		if (c == NULL)
+			break;
+		for (; c != NULL; c = next) {
 			next = c->next;
-			if (st == DOMINO_OK)
+			if (c->status == DOMINO_OK) {
 				publish(w, c);
-			c->committed(c, st);
+				any_ok = 1;
+			}
+			c->committed(c, c->status);
 		}
 		pthread_mutex_lock(&w->mu);
-		if (w->hook != NULL && rv == DOMINO_OK)
+		if (w->hook != NULL && any_ok)
 			w->hook(w->hook_arg);
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -373,14 +430,27 @@ writer_start(struct store *st, struct fanout *fo, uint32_t batch_max,
 	w->graph_depth = graph_depth > 0 ? graph_depth : 8;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_mutex_init(&w->cmu, NULL);
+	pthread_cond_init(&w->ccv, NULL);
+	if (pthread_create(&w->cthread, NULL, completer, w) != 0)
+		goto fail;
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		free(w);
-		return DOMINO_ENOMEM;
+		pthread_mutex_lock(&w->cmu);
+		w->cstopping = 1;
+		pthread_cond_signal(&w->ccv);
+		pthread_mutex_unlock(&w->cmu);
+		pthread_join(w->cthread, NULL);
+		goto fail;
 	}
 	*out = w;
 	return DOMINO_OK;
+fail:
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->cmu);
+	pthread_cond_destroy(&w->ccv);
+	free(w);
+	return DOMINO_ENOMEM;
 }
 
 void
@@ -415,8 +485,16 @@ writer_stop(struct writer *w)
 	w->joined = 1;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	if (!joined)
-		pthread_join(w->thread, NULL);
+	if (joined)
+		return;
+	pthread_join(w->thread, NULL);
+	/* The writer has handed over its last batch; let the completer
+	 * answer it, then end. */
+	pthread_mutex_lock(&w->cmu);
+	w->cstopping = 1;
+	pthread_cond_signal(&w->ccv);
+	pthread_mutex_unlock(&w->cmu);
+	pthread_join(w->cthread, NULL);
 }
 
 void
@@ -427,5 +505,7 @@ writer_free(struct writer *w)
 	writer_stop(w);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->cmu);
+	pthread_cond_destroy(&w->ccv);
 	free(w);
 }

@@ -2,9 +2,10 @@
 /*
  * The one writer thread. Every mutation of persistent state is a command on
  * one bounded queue; the writer takes up to batch_max commands, applies them
- * in one LMDB transaction, commits once (group commit, one fsync), then, in
- * queue order, publishes committed events and calls each command's done().
- * Nothing is acknowledged before its commit.
+ * in one LMDB transaction, commits once (group commit), and hands the batch
+ * to a completer thread which, in queue order, publishes committed events
+ * and calls each command's committed(); meanwhile the writer already applies
+ * the next batch. Nothing is acknowledged before its commit is on disk.
  */
 #ifndef DOMINO_WRITER_H
 #define DOMINO_WRITER_H
@@ -71,7 +72,7 @@ struct writer_stats {
 	uint64_t commit_hist[WRITER_COMMIT_BUCKETS]; /* commit latency */
 	uint64_t commit_us_sum;
 	uint64_t failed_commits;
-	/* Dependency-graph matching of new events (match_run only). */
+	/* Dependency-graph matching of new events: match_run's CPU time. */
 	uint64_t match_events, match_hits, match_ns_sum;
 };
 
@@ -96,7 +97,7 @@ int writer_submit_events(struct writer *w, struct writer_events *we);
 void writer_get_stats(struct writer *w, struct writer_stats *out);
 
 /*
- * Call fn(arg) on the writer thread after every committed batch (the
+ * Call fn(arg) on the completer thread after committed batches (the
  * delivery engine uses it to look for new due deliveries). Set it before
  * submitting commands that need it; not thread-safe against a running
  * batch otherwise.

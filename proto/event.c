@@ -465,6 +465,105 @@ rd_str(struct rd *r, const char **s, size_t *n)
 	return 0;
 }
 
+/* An int (positive or negative fixint, int8..64, uint8..64) into *v. */
+static int
+rd_int(struct rd *r, int64_t *v)
+{
+	uint64_t u;
+	uint8_t b;
+
+	if (r->pos >= r->len)
+		return -1;
+	b = r->p[r->pos++];
+	if (b <= 0x7f) {
+		*v = b;
+		return 0;
+	}
+	if (b >= 0xe0) {
+		*v = (int8_t)b;
+		return 0;
+	}
+	if (b >= 0xcc && b <= 0xcf) {
+		if (rd_uint(r, 1 << (b - 0xcc), &u) != 0 || u > INT64_MAX)
+			return -1;
+		*v = (int64_t)u;
+		return 0;
+	}
+	if (b >= 0xd0 && b <= 0xd3) {
+		int n = 1 << (b - 0xd0);
+		if (rd_uint(r, n, &u) != 0)
+			return -1;
+		/* Sign-extend from n bytes. */
+		*v = n == 8 ? (int64_t)u : (int64_t)(u << (64 - 8 * n)) >> (64 - 8 * n);
+		return 0;
+	}
+	return -1;
+}
+
+int
+domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
+{
+	struct rd r = {buf, len, 0};
+	uint64_t n = 0;
+	size_t used;
+	uint8_t b;
+	int rv;
+
+	memset(v, 0, sizeof(*v));
+	v->repo = v->ref = "";
+	if ((rv = mp_check(buf, len, &mp_default_limits, &used)) != DOMINO_OK)
+		return rv;
+	r.len = used;
+	b = r.p[r.pos++];
+	if (b >= 0x80 && b <= 0x8f)
+		n = b & 0x0f;
+	else if (b == 0xde)
+		rd_uint(&r, 2, &n);
+	else if (b == 0xdf)
+		rd_uint(&r, 4, &n);
+	else
+		return DOMINO_EPROTO;
+	v->n_keys = n;
+	v->head_len = r.pos;
+	v->len = used;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t at = r.pos, kn;
+		const char *k;
+
+		if (rd_str(&r, &k, &kn) != 0)
+			return DOMINO_EPROTO;
+		if (kn == 4 && memcmp(k, "time", 4) == 0) {
+			if (rd_int(&r, &v->time) != 0)
+				return DOMINO_EPROTO;
+			continue;
+		}
+		if ((kn == 4 && memcmp(k, "repo", 4) == 0) ||
+		    (kn == 3 && memcmp(k, "ref", 3) == 0)) {
+			const char *s;
+			size_t sn;
+			if (rd_str(&r, &s, &sn) != 0)
+				return DOMINO_EPROTO;
+			if (kn == 4) {
+				v->repo = s;
+				v->repo_len = sn;
+			} else {
+				v->ref = s;
+				v->ref_len = sn;
+			}
+			continue;
+		}
+		if (mp_check(r.p + r.pos, r.len - r.pos, &mp_default_limits,
+		    &used) != DOMINO_OK)
+			return DOMINO_EPROTO;
+		r.pos += used;
+		if (kn == 7 && memcmp(k, "payload", 7) == 0) {
+			v->payload_off = at;
+			v->payload_span = r.pos - at;
+		}
+	}
+	return DOMINO_OK;
+}
+
 int
 domino_event_peek(const void *buf, size_t len, uint64_t *seq,
     const char **repo, size_t *repo_len, const char **ref, size_t *ref_len)

@@ -95,6 +95,30 @@ void domino_event_patch_seq(char *buf, size_t len, uint64_t seq);
 int domino_event_decode(const void *buf, size_t len, struct domino_event *out);
 
 /*
+ * What a log reader needs of an encoded event, read without allocating:
+ * strings point into the buffer and are not NUL-terminated.
+ */
+struct domino_event_view {
+	int64_t time;
+	const char *repo, *ref;
+	size_t repo_len, ref_len;
+	uint64_t n_keys;     /* keys of the top-level map */
+	size_t head_len;     /* bytes of the map header */
+	size_t len;          /* bytes of the whole event */
+	size_t payload_off;  /* where the "payload" key starts; 0: none */
+	size_t payload_span; /* bytes of that key and its value */
+};
+
+/*
+ * Fill *v from buf. The event is checked like domino_event_decode's
+ * pre-check. With payload_off and payload_span a reader can copy the event
+ * without its payload (a new map header with n_keys - 1, then the bytes
+ * around the span) instead of decoding and re-encoding it.
+ * Returns DOMINO_OK, the pre-check's errors, or DOMINO_EPROTO.
+ */
+int domino_event_view(const void *buf, size_t len, struct domino_event_view *v);
+
+/*
  * Read the seq, repo and ref of an encoded event without allocating.
  * repo/ref point into buf and are not NUL-terminated. Used by the writer and
  * the store's index on their hot paths.

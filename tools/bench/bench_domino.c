@@ -12,6 +12,30 @@
  * lat     --subs K --rate R --secs S   publish-to-subscriber latency
  * replay  --n N                        read N events from seq 1 (domino_log)
  * mem     --subs K --pid P             broker RSS with K subscribers attached
+ * register --listeners N --conc C --shape graph|fan --target T [--pid P]
+ *                                      register N listeners (file plugin to
+ *                                      path T for graph, http to URL T for
+ *                                      fan), registrations/s, broker RSS
+ * match   --listeners N --events E --conc C --admin URL
+ *                                      publish E events over the graph's
+ *                                      repo pool; µs per event spent in
+ *                                      matching and listeners reached, from
+ *                                      the broker's /metrics
+ * deliver --listeners L --events E --admin URL [--timeout S]
+ *                                      publish E events that each reach L
+ *                                      listeners; deliveries/s until every
+ *                                      one is ok (from /metrics)
+ *
+ * The graph shape (scenario 6), for N listeners: a pool of N/4 upstream
+ * repos, each a dependency of exactly 8 listeners (deps 0 and 1 of
+ * listener i are pool repos 2i and 2i+1, modulo the pool); dep 2 is a
+ * "lib" repo picked by a hash, and one listener in five (by another
+ * hash) provides its own lib repo. So each provided repo has one
+ * dependent on average, a fifth of them providers again: an event
+ * reaches 8 listeners directly and about 2 more through chains, 10 in
+ * all, the way a plugin ecosystem has many direct dependents and a few
+ * chains. The fan shape (scenario 7): every listener depends on one
+ * repo, so each event is one delivery per listener.
  *
  * Every publish is answered by the broker only after its LMDB commit, so
  * each figure here carries that durability. The event size counts the
@@ -19,12 +43,15 @@
  * the broker stores and fans out is --size bytes.
  */
 #include <msgpack.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -39,6 +66,10 @@ static atomic_int g_stop;
 static atomic_uint_least64_t g_ok, g_err;
 static atomic_llong g_left; /* events still to publish (load, mem) */
 static char g_url[4096];
+/* Graph shape: publishers spread events over this many pool repos (0:
+ * every event goes to REPO). */
+static long g_pool;
+static atomic_llong g_pick;
 
 static domino *
 open_handle(void)
@@ -87,7 +118,8 @@ calibrate(size_t size)
 
 /* One publish; 0 when the broker answered ok after its commit. */
 static int
-publish(domino *d, msgpack_sbuffer *sb, const char *id, const char *actor)
+publish(domino *d, msgpack_sbuffer *sb, const char *repo, const char *id,
+    const char *actor)
 {
 	msgpack_packer pk;
 	void *rep = NULL;
@@ -104,7 +136,7 @@ publish(domino *d, msgpack_sbuffer *sb, const char *id, const char *actor)
 	} while (0)
 	KSTR("op", "publish");
 	KSTR("token", g_token);
-	KSTR("repo", REPO);
+	KSTR("repo", repo);
 	KSTR("ref", "refs/heads/main");
 	KSTR("id", id);
 	KSTR("actor", actor);
@@ -118,10 +150,24 @@ publish(domino *d, msgpack_sbuffer *sb, const char *id, const char *actor)
 	return ok ? 0 : -1;
 }
 
+/* Names of the graph shape (see the top of this file). */
+static void
+pool_repo(char *buf, size_t len, long long k)
+{
+	snprintf(buf, len, "github.com/pool/r%07lld", k);
+}
+
+static void
+lib_repo(char *buf, size_t len, long long k)
+{
+	snprintf(buf, len, "github.com/lib/l%07lld", k);
+}
+
 struct pubarg {
 	int idx;
 	int64_t deadline;   /* mono ns; 0: until g_left runs out */
-	double rate;        /* per thread; 0: as fast as possible */
+	int64_t period;     /* ns between sends; 0: as fast as possible */
+	int64_t first;      /* mono ns of the first paced send */
 };
 
 static void *
@@ -130,24 +176,31 @@ publisher(void *arg)
 	struct pubarg *pa = arg;
 	domino *d = open_handle();
 	msgpack_sbuffer sb;
-	char id[64], actor[32];
+	char id[64], actor[32], repo[64] = REPO;
 	uint64_t n = 0;
-	int64_t next = mono_ns();
+	int64_t next = pa->first;
 
+	/* Slots missed while connecting are skipped, not sent in a burst. */
+	while (pa->period > 0 && next < mono_ns())
+		next += pa->period;
 	msgpack_sbuffer_init(&sb);
 	while (!atomic_load(&g_stop)) {
 		if (pa->deadline != 0 && mono_ns() >= pa->deadline)
 			break;
 		if (pa->deadline == 0 && atomic_fetch_sub(&g_left, 1) <= 0)
 			break;
-		if (pa->rate > 0) {
-			next += (int64_t)(1e9 / pa->rate);
+		if (pa->period > 0) {
 			sleep_until_mono(next);
+			next += pa->period;
 		}
 		snprintf(id, sizeof(id), "b%s-%02d-%08llu", g_run, pa->idx,
 		    (unsigned long long)n++);
 		snprintf(actor, sizeof(actor), "t%lld", (long long)wall_ns());
-		if (publish(d, &sb, id, actor) == 0)
+		/* A prime stride: consecutive events land far apart. */
+		if (g_pool > 0)
+			pool_repo(repo, sizeof(repo),
+			    atomic_fetch_add(&g_pick, 1) * 7919 % g_pool);
+		if (publish(d, &sb, repo, id, actor) == 0)
 			atomic_fetch_add(&g_ok, 1);
 		else
 			atomic_fetch_add(&g_err, 1);
@@ -164,11 +217,13 @@ run_publishers(int conc, double secs, double total_rate)
 	pthread_t *t = calloc((size_t)conc, sizeof(*t));
 	struct pubarg *pa = calloc((size_t)conc, sizeof(*pa));
 	int64_t t0 = mono_ns();
+	int64_t period = total_rate > 0 ? (int64_t)(1e9 * conc / total_rate) : 0;
 
 	for (int i = 0; i < conc; i++) {
 		pa[i].idx = i;
 		pa[i].deadline = secs > 0 ? t0 + (int64_t)(secs * 1e9) : 0;
-		pa[i].rate = total_rate > 0 ? total_rate / conc : 0;
+		pa[i].period = period;
+		pa[i].first = pace_first(t0, period, i, conc);
 		pthread_create(&t[i], NULL, publisher, &pa[i]);
 	}
 	for (int i = 0; i < conc; i++)
@@ -401,13 +456,336 @@ mode_mem(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * GET path from the broker's admin HTTP address (http://host:port, as in
+ * the ready file) into a malloc'd NUL-terminated body; NULL on failure.
+ * HTTP/1.1 with Connection: close over a plain socket, body bounded by its
+ * Content-Length: /metrics is all a driver reads, so no HTTP library.
+ */
+static char *
+http_get(const char *base, const char *path)
+{
+	char host[256], req[512], *buf = NULL, *body = NULL;
+	const char *hp, *colon;
+	struct addrinfo hints = {0}, *ai = NULL;
+	struct timeval tv = {5, 0};
+	size_t len = 0, cap = 1 << 16, hlen = 0, clen = 0;
+	int fd = -1, have_len = 0;
+	ssize_t r;
+
+	if (strncmp(base, "http://", 7) != 0)
+		return NULL;
+	hp = base + 7;
+	colon = strrchr(hp, ':');
+	if (colon == NULL || (size_t)(colon - hp) >= sizeof(host))
+		return NULL;
+	memcpy(host, hp, (size_t)(colon - hp));
+	host[colon - hp] = '\0';
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+		return NULL;
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+		goto out;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+	    "Connection: close\r\n\r\n", path, host);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		goto out;
+	if ((buf = malloc(cap)) == NULL)
+		goto out;
+	for (;;) {
+		char *end;
+		if (len + 1 >= cap) {
+			char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+			if (nb == NULL)
+				goto out;
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		buf[len] = '\0';
+		if (hlen == 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+			hlen = (size_t)(end - buf) + 4;
+			if (cl != NULL && cl < end) {
+				clen = strtoul(cl + 17, NULL, 10);
+				have_len = 1;
+			}
+		}
+		if (have_len && len >= hlen + clen)
+			break;
+	}
+	if (hlen == 0 || strncmp(buf, "HTTP/1.", 7) != 0 ||
+	    strncmp(buf + 8, " 200", 4) != 0)
+		goto out;
+	if (have_len && len > hlen + clen)
+		len = hlen + clen;
+	body = malloc(len - hlen + 1);
+	if (body != NULL) {
+		memcpy(body, buf + hlen, len - hlen);
+		body[len - hlen] = '\0';
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	free(buf);
+	return body;
+}
+
+/* The value of one sample ("name{labels}") in a Prometheus text page;
+ * -1 when absent. */
+static double
+metric(const char *page, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = page; p != NULL && *p != '\0';) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/* Several samples of one /metrics page, so that they are consistent. */
+static int
+metrics_read(const char *admin, const char *const *names, double *out,
+    size_t n)
+{
+	char *page = http_get(admin, "/metrics");
+
+	if (page == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = metric(page, names[i]);
+	free(page);
+	for (size_t i = 0; i < n; i++)
+		if (out[i] < 0)
+			return -1;
+	return 0;
+}
+
+/* What the registering threads share; read-only once they start. */
+static struct {
+	long long n;
+	int fan;             /* 1: fan shape (http), 0: graph shape (file) */
+	const char *target;  /* file path (graph) or URL (fan) */
+	atomic_llong next;
+	atomic_uint_least64_t ok, err;
+	atomic_int told;     /* the first refusal was printed */
+} g_reg;
+
+/* splitmix64's finalizer: a cheap hash with every input bit mixed. */
+static uint64_t
+mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Register listener i of the chosen shape; 0 on success. */
+static int
+register_one(domino *d, long long i)
+{
+	char name[32], pool0[64], pool1[64], lib[64], prov[64];
+	struct domino_dep deps[3] = {{0}};
+	struct domino_kv cfg[1];
+	struct domino_registration r = {0};
+	struct domino_registered out = {0};
+	long long pool = g_reg.n / 4 > 0 ? g_reg.n / 4 : 1, lib_k;
+	int provider;
+	void *buf = NULL;
+	size_t len = 0;
+	int rv;
+
+	snprintf(name, sizeof(name), "bench-%07lld", i);
+	r.name = name;
+	r.depends_on = deps;
+	if (g_reg.fan) {
+		deps[0].repo = REPO;
+		r.n_depends_on = 1;
+		r.plugin = "http";
+		cfg[0].key = "url";
+	} else {
+		pool_repo(pool0, sizeof(pool0), 2 * i % pool);
+		pool_repo(pool1, sizeof(pool1), (2 * i + 1) % pool);
+		/* Two independent hashes: which lib repo i depends on, and
+		 * whether i provides one. A multiplicative hash here would
+		 * keep i mod 5, making every dependent of a provider a
+		 * provider again and every chain run to graph.max_depth. */
+		lib_k = (long long)(mix((uint64_t)i) % (uint64_t)g_reg.n);
+		provider = mix((uint64_t)i ^ 0x5bd1e995u) % 5 == 0;
+		if (provider && lib_k == i)
+			lib_k = (lib_k + 1) % g_reg.n; /* not on itself */
+		lib_repo(lib, sizeof(lib), lib_k);
+		deps[0].repo = pool0;
+		deps[1].repo = pool1;
+		deps[2].repo = lib;
+		r.n_depends_on = 3;
+		if (provider) {
+			lib_repo(prov, sizeof(prov), i);
+			r.provides = prov;
+		}
+		r.plugin = "file";
+		cfg[0].key = "path";
+	}
+	cfg[0].value = g_reg.target;
+	r.config = cfg;
+	r.n_config = 1;
+	if (domino_registration_pack(&r, &buf, &len) != DOMINO_OK)
+		die("registration_pack: %s", domino_errmsg());
+	rv = domino_register(d, buf, len, 0, &out);
+	if (rv != DOMINO_OK && atomic_exchange(&g_reg.told, 1) == 0)
+		fprintf(stderr, "bench: register %s: %s\n", name, domino_errmsg());
+	domino_registered_clear(&out);
+	free(buf);
+	return rv == DOMINO_OK ? 0 : -1;
+}
+
+static void *
+registrar(void *arg)
+{
+	domino *d = open_handle();
+	long long i;
+
+	(void)arg;
+	while ((i = atomic_fetch_add(&g_reg.next, 1)) < g_reg.n) {
+		if (register_one(d, i) == 0)
+			atomic_fetch_add(&g_reg.ok, 1);
+		else
+			atomic_fetch_add(&g_reg.err, 1);
+	}
+	domino_close(d);
+	return NULL;
+}
+
+static int
+mode_register(int argc, char **argv)
+{
+	int conc = (int)arg_long(argc, argv, "--conc", 32);
+	int pid = (int)arg_long(argc, argv, "--pid", 0);
+	const char *shape = arg_str(argc, argv, "--shape", "graph");
+	pthread_t *t;
+	int64_t t0, el;
+
+	g_reg.n = arg_long(argc, argv, "--listeners", 100000);
+	g_reg.fan = strcmp(shape, "fan") == 0;
+	g_reg.target = arg_str(argc, argv, "--target", "/dev/null");
+	if (conc < 1 || g_reg.n < 1 || (!g_reg.fan && strcmp(shape, "graph") != 0))
+		die("register: needs --listeners >= 1, --conc >= 1, "
+		    "--shape graph|fan");
+	t = calloc((size_t)conc, sizeof(*t));
+	t0 = mono_ns();
+	for (int i = 0; i < conc; i++)
+		pthread_create(&t[i], NULL, registrar, NULL);
+	for (int i = 0; i < conc; i++)
+		pthread_join(t[i], NULL);
+	el = mono_ns() - t0;
+	free(t);
+	result("value=%.0f secs=%.2f listeners=%llu errors=%llu rss_mb=%.1f "
+	    "rss_anon_mb=%.1f",
+	    (double)atomic_load(&g_reg.ok) / ((double)el / 1e9),
+	    (double)el / 1e9, (unsigned long long)atomic_load(&g_reg.ok),
+	    (unsigned long long)atomic_load(&g_reg.err),
+	    pid > 0 ? status_kb(pid, "VmRSS") / 1024.0 : 0.0,
+	    pid > 0 ? status_kb(pid, "RssAnon") / 1024.0 : 0.0);
+	return atomic_load(&g_reg.err) == 0 ? 0 : 1;
+}
+
+static int
+mode_match(int argc, char **argv)
+{
+	static const char *const names[] = {
+		"domino_match_seconds_sum", "domino_match_seconds_count",
+		"domino_match_listeners_total",
+	};
+	long long n = arg_long(argc, argv, "--listeners", 100000);
+	int conc = (int)arg_long(argc, argv, "--conc", 4);
+	const char *admin = arg_str(argc, argv, "--admin", NULL);
+	double a[3], b[3], events, us;
+	int64_t el;
+
+	if (admin == NULL)
+		die("match: --admin URL (from the ready file) is required");
+	g_pool = n / 4 > 0 ? n / 4 : 1;
+	/* Each run starts elsewhere in the pool: the same repos every run
+	 * would measure a warmer cache than a real stream gives. */
+	atomic_store(&g_pick, (long long)(wall_ns() / 1000 % g_pool));
+	atomic_store(&g_left, arg_long(argc, argv, "--events", 2000));
+	if (metrics_read(admin, names, a, 3) != 0)
+		die("match: cannot read %s/metrics (or it lacks domino_match_*)",
+		    admin);
+	el = run_publishers(conc, 0, 0);
+	if (metrics_read(admin, names, b, 3) != 0)
+		die("match: cannot read %s/metrics", admin);
+	events = b[1] - a[1];
+	us = events > 0 ? (b[0] - a[0]) / events * 1e6 : 0;
+	result("value=%.2f matches=%.2f events=%.0f published=%llu errors=%llu "
+	    "publish_rate=%.0f",
+	    us, events > 0 ? (b[2] - a[2]) / events : 0, events,
+	    (unsigned long long)atomic_load(&g_ok),
+	    (unsigned long long)atomic_load(&g_err),
+	    (double)atomic_load(&g_ok) / ((double)el / 1e9));
+	return events > 0 && atomic_load(&g_err) == 0 ? 0 : 1;
+}
+
+static int
+mode_deliver(int argc, char **argv)
+{
+	static const char *const names[] = {
+		"domino_deliveries_total{outcome=\"ok\"}",
+		"domino_deliveries_total{outcome=\"retry\"}",
+		"domino_deliveries_total{outcome=\"dead\"}",
+	};
+	long long l = arg_long(argc, argv, "--listeners", 1000);
+	long long e = arg_long(argc, argv, "--events", 50);
+	double timeout = atof(arg_str(argc, argv, "--timeout", "120"));
+	const char *admin = arg_str(argc, argv, "--admin", NULL);
+	double a[3], b[3] = {0}, want = (double)l * (double)e;
+	int64_t t0, pub_el, el, deadline;
+
+	if (admin == NULL)
+		die("deliver: --admin URL (from the ready file) is required");
+	if (metrics_read(admin, names, a, 3) != 0)
+		die("deliver: cannot read %s/metrics (or it lacks "
+		    "domino_deliveries_total)", admin);
+	atomic_store(&g_left, e);
+	t0 = mono_ns();
+	pub_el = run_publishers(1, 0, 0);
+	deadline = t0 + (int64_t)(timeout * 1e9);
+	/* 20 ms between scrapes: fine enough for runs of seconds, and the
+	 * scrape itself stays a small load on the broker. */
+	for (;;) {
+		el = mono_ns() - t0;
+		if (metrics_read(admin, names, b, 3) != 0)
+			die("deliver: cannot read %s/metrics", admin);
+		if (b[0] - a[0] >= want || mono_ns() >= deadline)
+			break;
+		sleep_ms(20);
+	}
+	result("value=%.0f ok=%.0f expected=%.0f retried=%.0f dead=%.0f "
+	    "secs=%.2f publish_secs=%.2f errors=%llu",
+	    (b[0] - a[0]) / ((double)el / 1e9), b[0] - a[0], want,
+	    b[1] - a[1], b[2] - a[2], (double)el / 1e9, (double)pub_el / 1e9,
+	    (unsigned long long)atomic_load(&g_err));
+	return b[0] - a[0] >= want ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *mode = arg_mode(argc, argv);
 	/* A peer closing its socket must be an error we report, not death. */
 	signal(SIGPIPE, SIG_IGN);
-
 
 	g_control = arg_str(argc, argv, "--control", DOMINO_CONTROL_DEFAULT);
 	g_pub = arg_str(argc, argv, "--pub", NULL);
@@ -438,7 +816,14 @@ main(int argc, char **argv)
 		return mode_replay(argc, argv);
 	if (strcmp(mode, "mem") == 0)
 		return mode_mem(argc, argv);
-	fprintf(stderr, "usage: bench_domino pub|load|fanout|lat|replay|mem "
-	    "--control URL --pub URL --token T [options]\n");
+	if (strcmp(mode, "register") == 0)
+		return mode_register(argc, argv);
+	if (strcmp(mode, "match") == 0)
+		return mode_match(argc, argv);
+	if (strcmp(mode, "deliver") == 0)
+		return mode_deliver(argc, argv);
+	fprintf(stderr, "usage: bench_domino pub|load|fanout|lat|replay|mem|"
+	    "register|match|deliver --control URL --pub URL --token T "
+	    "[options]\n");
 	return 2;
 }

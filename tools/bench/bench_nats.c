@@ -104,7 +104,8 @@ payload(char *buf, uint64_t seq, int idx)
 struct pubarg {
 	int idx, async;
 	int64_t deadline;
-	double rate;
+	int64_t period;     /* ns between sends; 0: as fast as possible */
+	int64_t first;      /* mono ns of the first paced send */
 	const char *subj;
 };
 
@@ -116,8 +117,11 @@ js_publisher(void *arg)
 	jsCtx *js = jsctx(nc, pa->async ? 256 : 0);
 	char *buf = malloc((size_t)g_size);
 	uint64_t n = 0;
-	int64_t next = mono_ns();
+	int64_t next = pa->first;
 
+	/* Slots missed while connecting are skipped, not sent in a burst. */
+	while (pa->period > 0 && next < mono_ns())
+		next += pa->period;
 	fill(buf, (size_t)g_size);
 	for (;;) {
 		jsErrCode je = 0;
@@ -128,9 +132,9 @@ js_publisher(void *arg)
 			break;
 		if (pa->deadline == 0 && atomic_fetch_sub(&g_left, 1) <= 0)
 			break;
-		if (pa->rate > 0) {
-			next += (int64_t)(1e9 / pa->rate);
+		if (pa->period > 0) {
 			sleep_until_mono(next);
+			next += pa->period;
 		}
 		payload(buf, ++n, pa->idx);
 		if (pa->async) {
@@ -163,15 +167,17 @@ run_js_publishers(int conc, double secs, double rate, int async,
 {
 	pthread_t t[MAXPUB];
 	struct pubarg pa[MAXPUB];
-	int64_t t0 = mono_ns();
+	int64_t t0 = mono_ns(), period;
 
 	if (conc > MAXPUB)
 		conc = MAXPUB;
+	period = rate > 0 ? (int64_t)(1e9 * conc / rate) : 0;
 	for (int i = 0; i < conc; i++) {
 		pa[i].idx = i;
 		pa[i].async = async;
 		pa[i].deadline = secs > 0 ? t0 + (int64_t)(secs * 1e9) : 0;
-		pa[i].rate = rate > 0 ? rate / conc : 0;
+		pa[i].period = period;
+		pa[i].first = pace_first(t0, period, i, conc);
 		pa[i].subj = subj;
 		pthread_create(&t[i], NULL, js_publisher, &pa[i]);
 	}

@@ -60,7 +60,8 @@ payload(char *buf, uint64_t seq, int idx)
 struct pubarg {
 	int idx;
 	int64_t deadline;
-	double rate;
+	int64_t period;     /* ns between sends; 0: as fast as possible */
+	int64_t first;      /* mono ns of the first paced send */
 	const char *key;
 };
 
@@ -71,14 +72,17 @@ xadder(void *arg)
 	redisContext *c = conn();
 	char *buf = malloc((size_t)g_size);
 	uint64_t n = 0;
-	int64_t next = mono_ns();
+	int64_t next = pa->first;
 
+	/* Slots missed while connecting are skipped, not sent in a burst. */
+	while (pa->period > 0 && next < mono_ns())
+		next += pa->period;
 	fill(buf, (size_t)g_size);
 	while (mono_ns() < pa->deadline) {
 		redisReply *r;
-		if (pa->rate > 0) {
-			next += (int64_t)(1e9 / pa->rate);
+		if (pa->period > 0) {
 			sleep_until_mono(next);
+			next += pa->period;
 		}
 		payload(buf, ++n, pa->idx);
 		r = redisCommand(c, "XADD %s * d %b", pa->key, buf,
@@ -102,14 +106,16 @@ run_xadders(int conc, double secs, double rate, const char *key)
 {
 	pthread_t t[MAXPUB];
 	struct pubarg pa[MAXPUB];
-	int64_t t0 = mono_ns();
+	int64_t t0 = mono_ns(), period;
 
 	if (conc > MAXPUB)
 		conc = MAXPUB;
+	period = rate > 0 ? (int64_t)(1e9 * conc / rate) : 0;
 	for (int i = 0; i < conc; i++) {
 		pa[i].idx = i;
 		pa[i].deadline = t0 + (int64_t)(secs * 1e9);
-		pa[i].rate = rate > 0 ? rate / conc : 0;
+		pa[i].period = period;
+		pa[i].first = pace_first(t0, period, i, conc);
 		pa[i].key = key;
 		pthread_create(&t[i], NULL, xadder, &pa[i]);
 	}

@@ -44,6 +44,14 @@ sleep_ms(int ms)
 	sleep_until_mono(mono_ns() + (int64_t)ms * 1000000);
 }
 
+int64_t
+pace_first(int64_t t0, int64_t period_ns, int idx, int conc)
+{
+	if (conc <= 0)
+		return t0;
+	return t0 + period_ns * idx / conc;
+}
+
 const char *
 arg_mode(int argc, char **argv)
 {

@@ -20,6 +20,14 @@ int64_t wall_ns(void);
 void sleep_until_mono(int64_t t);
 void sleep_ms(int ms);
 
+/*
+ * Paced senders: conc threads each send every period_ns, the whole run
+ * starting at t0. Returns when sender idx sends first: the phases are
+ * spread over one period, so the aggregate rate is steady rather than
+ * conc sends in one burst every period.
+ */
+int64_t pace_first(int64_t t0, int64_t period_ns, int idx, int conc);
+
 /* The mode: the first argument that is not an option or its value (every
  * option takes one value). "" when none. */
 const char *arg_mode(int argc, char **argv);

@@ -21,16 +21,23 @@ BEGIN {
 	dur["redis-xread"] = dur["redis-always"]
 	dur["js-ordered"] = "reads the JetStream file store"
 	dur["redis-xrange"] = "reads the in-memory stream"
+	dur["nng-echo"] = "none: nng req/rep round trip, nothing stored (the transport ceiling domino's publish rides on)"
+	dur["nng-pub"] = "none: nng pub0 to sub0 over tcp, live only (the transport under domino's fan-out)"
+	dur["nginx-post"] = "none: answers 202 to wrk's ~600 B JSON POSTs, 16 keep-alive conns (the receiver's ceiling)"
 	ddur["3"] = "published durably; live fan-out lossy by design, gaps counted"
 	ddur["5"] = "reads the LMDB log"
+	ddur["6"] = "each registration and event committed before the answer; µs/event is the CPU time of the graph walk inside the event's commit"
+	ddur["7"] = "at-least-once: every delivery a record in LMDB, each state change committed"
 	ddur["8"] = "-"
+	nl = listeners + 0
+	nlab = (nl >= 1000 && nl % 1000 == 0) ? (nl / 1000) "k" : nl
 
 	n = 0
 	row("1", "rps", "1 webhook ingest, signed GitHub push, 32 conns", "req/s", "webhook nginx")
-	row("2.c1", "rate", "2 durable publish 512 B, 1 publisher", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1")
-	row("2.c50", "rate", "2 durable publish 512 B, 50 publishers", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1")
-	row("3.s1", "rate", "3 fan-out 512 B, 1 subscriber", "deliveries/s", "nats-core redis-pubsub mqtt-qos0")
-	row("3.s10", "rate", "3 fan-out 512 B, 10 subscribers", "deliveries/s", "nats-core redis-pubsub mqtt-qos0")
+	row("2.c1", "rate", "2 durable publish 512 B, 1 publisher", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1 nng-echo")
+	row("2.c50", "rate", "2 durable publish 512 B, 50 publishers", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1 nng-echo")
+	row("3.s1", "rate", "3 fan-out 512 B, 1 subscriber", "deliveries/s", "nats-core redis-pubsub mqtt-qos0 nng-pub")
+	row("3.s10", "rate", "3 fan-out 512 B, 10 subscribers", "deliveries/s", "nats-core redis-pubsub mqtt-qos0 nng-pub")
 	row("4.r1000", "p50", "4 latency p50 @ 1k ev/s, 10 subs", "µs", "js-push redis-xread")
 	row("4.r1000", "p99", "4 latency p99 @ 1k ev/s, 10 subs", "µs", "js-push redis-xread")
 	row("4.r1000", "p999", "4 latency p99.9 @ 1k ev/s, 10 subs", "µs", "js-push redis-xread")
@@ -38,8 +45,9 @@ BEGIN {
 	row("4.r10000", "p99", "4 latency p99 @ 10k ev/s, 10 subs", "µs", "js-push redis-xread")
 	row("4.r10000", "p999", "4 latency p99.9 @ 10k ev/s, 10 subs", "µs", "js-push redis-xread")
 	row("5", "rate", "5 replay of " replay_n " events from seq 1", "events/s", "js-ordered redis-xrange")
-	row("6", "-", "6 matching at scale (100k listeners)", "µs/event", "")
-	row("7", "-", "7 callback delivery (1,000 listeners)", "deliveries/s", "")
+	row("6", "reg_rate", "6 registering " nlab " listeners (3 deps each), 32 clients", "registrations/s", "")
+	row("6", "us", "6 matching at scale, " nlab " listeners", "µs/event", "")
+	row("7", "rate", "7 callback delivery, 1,000 http listeners to nginx", "deliveries/s", "nginx-post")
 	row("8", "rss", "8 broker RSS, " replay_n " events, 100 subs", "MB", "")
 }
 
@@ -83,6 +91,25 @@ function fmt(v) {
 
 function has(k) { return (k in cnt) }
 
+# The median of another metric of the same row, for the figure's note.
+function side(scen, metric) {
+	return has(scen SUBSEP "domino" SUBSEP metric) ? median(scen SUBSEP "domino" SUBSEP metric) : ""
+}
+
+# A note after a domino figure that has no peer.
+function extra(scen, metric) {
+	if (scen == "8" && side(scen, "rss_anon") != "")
+		return sprintf(" (anon %s, file-backed LMDB pages %s)",
+		    fmt(side(scen, "rss_anon")), fmt(side(scen, "rss_file")))
+	if (scen == "6" && metric == "reg_rate" && side(scen, "reg_secs") != "")
+		return sprintf(" (%s s; broker RSS then %s MB, anon %s)",
+		    fmt(side(scen, "reg_secs")), fmt(side(scen, "rss")),
+		    fmt(side(scen, "rss_anon")))
+	if (scen == "6" && metric == "us" && side(scen, "matches") != "")
+		return sprintf(" (%.1f listeners reached per event)", side(scen, "matches"))
+	return ""
+}
+
 function lossnote(scen, sys,    k) {
 	k = scen SUBSEP sys SUBSEP "lost"
 	if (!has(k))
@@ -97,18 +124,24 @@ function jstr(s) {
 }
 
 END {
-	unavailable = " " na " "
+	# The side metrics go to the JSON with the row they annotate.
+	xm["8"] = "rss_anon rss_file"
+	xm["6"] = "reg_secs rss rss_anon matches"
+	xu["rss_anon"] = "MB"; xu["rss_file"] = "MB"; xu["rss"] = "MB"
+	xu["reg_secs"] = "s"; xu["matches"] = "listeners/event"
 	printf "\n| scenario | unit | domino | peer | peer figure | domino/peer | durability: domino / peer |\n"
 	printf "| --- | --- | ---: | --- | ---: | ---: | --- |\n"
 	nj = 0
 	for (i = 1; i <= n; i++) {
 		s = R_scen[i]; m = R_metric[i]
-		if (index(unavailable, " " s " ")) {
-			printf "| %s | %s | not yet available | | | | |\n", R_label[i], R_unit[i]
-			J[++nj] = sprintf("{\"scenario\": %s, \"label\": %s, \"status\": \"not yet available\"}", jstr(s), jstr(R_label[i]))
-			continue
-		}
 		dk = s SUBSEP "domino" SUBSEP m
+		# A scenario left out of this run (BENCH_ONLY) gets no rows.
+		ran = has(dk)
+		np = split(R_peers[i], P, " ")
+		for (p = 1; p <= np; p++)
+			ran = ran || has(s SUBSEP P[p] SUBSEP m)
+		if (!ran)
+			continue
 		dv = has(dk) ? median(dk) : ""
 		dd = (substr(s, 1, 1) in ddur) ? ddur[substr(s, 1, 1)] : dur["domino"]
 		if (has(dk))
@@ -116,19 +149,16 @@ END {
 			    jstr(s), jstr(R_label[i]), jstr(m), jstr(R_unit[i]), dv, raw[dk], jstr(dd))
 		np = split(R_peers[i], P, " ")
 		if (np == 0) {
-			extra = ""
-			if (s == "8" && has(s SUBSEP "domino" SUBSEP "rss_anon"))
-				extra = sprintf(" (anon %s, file-backed LMDB pages %s)",
-				    fmt(median(s SUBSEP "domino" SUBSEP "rss_anon")),
-				    fmt(median(s SUBSEP "domino" SUBSEP "rss_file")))
-			printf "| %s | %s | %s%s | — | | | %s |\n", R_label[i], R_unit[i], fmt(dv), extra, dd
-			if (s == "8")
-				for (mm = 1; mm <= 2; mm++) {
-					nm = mm == 1 ? "rss_anon" : "rss_file"
-					kk = s SUBSEP "domino" SUBSEP nm
+			printf "| %s | %s | %s%s | — | | | %s |\n", R_label[i], R_unit[i], fmt(dv), extra(s, m), dd
+			if ((s in xm) && !(s in xdone)) {
+				xdone[s] = 1
+				nx = split(xm[s], X, " ")
+				for (mm = 1; mm <= nx; mm++) {
+					kk = s SUBSEP "domino" SUBSEP X[mm]
 					if (has(kk))
-						J[++nj] = sprintf("{\"scenario\": \"8\", \"system\": \"domino\", \"metric\": %s, \"unit\": \"MB\", \"median\": %s, \"runs\": [%s]}", jstr(nm), median(kk), raw[kk])
+						J[++nj] = sprintf("{\"scenario\": %s, \"system\": \"domino\", \"metric\": %s, \"unit\": %s, \"median\": %s, \"runs\": [%s]}", jstr(s), jstr(X[mm]), jstr(xu[X[mm]]), median(kk), raw[kk])
 				}
+			}
 			continue
 		}
 		for (p = 1; p <= np; p++) {
