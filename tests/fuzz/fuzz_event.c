@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target for the event codec: outside bytes through
- * domino_event_decode() and domino_event_peek(); whatever decodes must
- * re-encode, decode again to the same fields, and peek to the same seq,
- * repo and ref. Input is never trusted to be a domino-encoded event.
+ * domino_event_decode(), domino_event_peek() and domino_event_view();
+ * whatever decodes must re-encode, decode again to the same fields, peek
+ * to the same seq, repo and ref, and view to the same time and spans. Input is never trusted to be a domino-encoded event.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,10 +30,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t repo_len, ref_len, len = 0;
 	uint64_t seq;
 	char *buf = NULL;
+	struct domino_event_view v;
 
-	/* Peek must hold on any input, decoded or not. */
+	/* Peek and view must hold on any input, decoded or not. */
 	(void)domino_event_peek(data, size, &seq, &repo, &repo_len, &ref,
 	    &ref_len);
+	if (domino_event_view(data, size, &v) == DOMINO_OK &&
+	    (v.len > size || v.head_len > v.len ||
+	    v.payload_off + v.payload_span > v.len))
+		__builtin_trap();
 	if (domino_event_decode(data, size, &ev) != DOMINO_OK)
 		return 0;
 	if (domino_event_encode(&ev, &buf, &len) != DOMINO_OK)
@@ -56,6 +61,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (repo_len != (ev.repo ? strlen(ev.repo) : 0) ||
 	    ref_len != (ev.ref ? strlen(ev.ref) : 0))
+		__builtin_trap();
+	if (domino_event_view(buf, len, &v) != DOMINO_OK || v.time != ev.time ||
+	    v.repo_len != repo_len || v.len != len ||
+	    (v.payload_off != 0) != (ev.payload != NULL))
 		__builtin_trap();
 	domino_event_patch_seq(buf, len, seq + 1);
 	if (domino_event_peek(buf, len, &seq, &repo, &repo_len, &ref,

@@ -494,3 +494,61 @@ Test(event, setters)
 	domino_event_clear(&ev);
 	domino_event_clear(NULL);
 }
+
+/*
+ * The view's payload span: copying around it gives the same bytes as
+ * encoding the event without its payload, which is what `log` sends.
+ */
+Test(event, view_strips_payload_like_a_reencode)
+{
+	struct domino_event a, b;
+	struct domino_event_view v;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char *buf = NULL;
+	size_t len = 0;
+
+	fill(&a);
+	a.time = -5; /* negative times read back too */
+	cr_assert_not_null(a.payload);
+	cr_assert_eq(domino_event_encode(&a, &buf, &len), DOMINO_OK);
+	cr_assert_eq(domino_event_view(buf, len, &v), DOMINO_OK);
+	cr_assert_eq(v.time, -5);
+	cr_assert_eq(v.repo_len, strlen(a.repo));
+	cr_assert_eq(memcmp(v.repo, a.repo, v.repo_len), 0);
+	cr_assert_eq(v.ref_len, strlen(a.ref));
+	cr_assert_eq(v.len, len);
+	cr_assert_gt(v.payload_off, v.head_len);
+	cr_assert_leq(v.payload_off + v.payload_span, len);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, (size_t)v.n_keys - 1);
+	msgpack_sbuffer_write(&sb, buf + v.head_len, v.payload_off - v.head_len);
+	msgpack_sbuffer_write(&sb, buf + v.payload_off + v.payload_span,
+	    len - v.payload_off - v.payload_span);
+	cr_assert_eq(domino_event_decode(sb.data, sb.size, &b), DOMINO_OK);
+	cr_assert_null(b.payload);
+	cr_assert_str_eq(b.repo, a.repo);
+	cr_assert_str_eq(b.url, a.url);
+	cr_assert_eq(b.seq, a.seq);
+	cr_assert_eq(b.time, -5);
+	domino_event_clear(&b);
+	msgpack_sbuffer_destroy(&sb);
+
+	for (size_t n = 0; n < len; n++)
+		cr_assert_neq(domino_event_view(buf, n, &v), DOMINO_OK,
+		    "prefix %zu", n);
+	free(buf);
+	domino_event_clear(&a);
+
+	/* No payload: no span. */
+	domino_event_init(&a);
+	domino_event_set(&a.repo, "h/o/n", (size_t)-1);
+	cr_assert_eq(domino_event_encode(&a, &buf, &len), DOMINO_OK);
+	cr_assert_eq(domino_event_view(buf, len, &v), DOMINO_OK);
+	cr_assert_eq(v.payload_off, 0);
+	cr_assert_eq(v.ref_len, 0);
+	free(buf);
+	domino_event_clear(&a);
+}
