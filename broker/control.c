@@ -218,6 +218,25 @@ dispatch(struct worker *wk)
 	return OP_DONE;
 }
 
+/*
+ * Empty the reply buffer for the next request. One that grew past
+ * SB_KEEP (a `log` page is up to LOG_REPLY_BYTES) is freed rather than
+ * kept: WORKERS buffers each holding a large page would be most of the
+ * broker's memory.
+ */
+#define SB_KEEP (64 * 1024)
+
+static void
+release_sb(struct worker *wk)
+{
+	if (wk->sb.alloc > SB_KEEP) {
+		msgpack_sbuffer_destroy(&wk->sb);
+		msgpack_sbuffer_init(&wk->sb);
+	} else {
+		msgpack_sbuffer_clear(&wk->sb);
+	}
+}
+
 /* Send the reply in wk->sb and release the request. */
 void
 call_finish(struct call *call)
@@ -230,11 +249,11 @@ call_finish(struct call *call)
 	nng_msg_clear(m);
 	if (nng_msg_append(m, wk->sb.data, wk->sb.size) != 0) {
 		nng_msg_free(m);
-		msgpack_sbuffer_clear(&wk->sb);
+		release_sb(wk);
 		nng_ctx_recv(wk->ctx, wk->aio);
 		return;
 	}
-	msgpack_sbuffer_clear(&wk->sb);
+	release_sb(wk);
 	wk->sending = 1;
 	nng_aio_set_msg(wk->aio, m);
 	nng_ctx_send(wk->ctx, wk->aio);
