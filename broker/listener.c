@@ -557,15 +557,6 @@ listener_decode(const void *buf, size_t len, struct listener *out)
 	return rv;
 }
 
-static int
-key_eq(const msgpack_object *k, const char *s)
-{
-	size_t n = strlen(s);
-
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	    memcmp(k->via.str.ptr, s, n) == 0;
-}
-
 /* depends_on[idx] of a stored listener, already normalized at parse. */
 static int
 match_dep(const msgpack_object *o, struct listener_dep *d)
@@ -576,11 +567,11 @@ match_dep(const msgpack_object *o, struct listener_dep *d)
 		repo = NULL;
 		for (uint32_t k = 0; k < o->via.map.size; k++) {
 			const msgpack_object *key = &o->via.map.ptr[k].key;
-			if (key_eq(key, "repo"))
+			if (key_is(key, "repo"))
 				repo = &o->via.map.ptr[k].val;
-			else if (key_eq(key, "ref"))
+			else if (key_is(key, "ref"))
 				ref = &o->via.map.ptr[k].val;
-			else if (key_eq(key, "types"))
+			else if (key_is(key, "types"))
 				types = &o->via.map.ptr[k].val;
 		}
 	}
@@ -615,7 +606,7 @@ listener_decode_match(const void *buf, size_t len, size_t idx,
 	msgpack_unpacked u;
 	const msgpack_object *o;
 	size_t off = 0;
-	int rv = DOMINO_EPROTO;
+	int rv = DOMINO_EPROTO, drv;
 
 	memset(out, 0, sizeof(*out));
 	out->support_level = 2;
@@ -627,26 +618,27 @@ listener_decode_match(const void *buf, size_t len, size_t idx,
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		const msgpack_object *k = &o->via.map.ptr[i].key;
 		const msgpack_object *v = &o->via.map.ptr[i].val;
-		if (key_eq(k, "name") && v->type == MSGPACK_OBJECT_STR) {
+		if (key_is(k, "name") && v->type == MSGPACK_OBJECT_STR) {
 			if ((out->name = dup_obj_str(v)) == NULL)
 				goto nomem;
-		} else if (key_eq(k, "provides") && v->type == MSGPACK_OBJECT_STR) {
+		} else if (key_is(k, "provides") && v->type == MSGPACK_OBJECT_STR) {
 			if ((out->provides = dup_obj_str(v)) == NULL)
 				goto nomem;
-		} else if (key_eq(k, "depends_on") && v->type == MSGPACK_OBJECT_ARRAY &&
+		} else if (key_is(k, "depends_on") && v->type == MSGPACK_OBJECT_ARRAY &&
 		    idx < v->via.array.size && out->deps == NULL) {
 			if ((out->deps = calloc(1, sizeof(*out->deps))) == NULL)
 				goto nomem;
 			out->n_deps = 1;
-			if ((rv = match_dep(&v->via.array.ptr[idx], out->deps)) != DOMINO_OK)
+			if ((drv = match_dep(&v->via.array.ptr[idx], out->deps)) != DOMINO_OK) {
+				rv = drv;
 				goto out;
-			rv = DOMINO_EPROTO;
-		} else if (key_eq(k, "support_level") &&
+			}
+		} else if (key_is(k, "support_level") &&
 		    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= 3) {
 			out->support_level = (int)v->via.u64;
-		} else if (key_eq(k, "coalesce") && v->type == MSGPACK_OBJECT_BOOLEAN) {
+		} else if (key_is(k, "coalesce") && v->type == MSGPACK_OBJECT_BOOLEAN) {
 			out->coalesce = v->via.boolean;
-		} else if (key_eq(k, "disabled") && v->type == MSGPACK_OBJECT_BOOLEAN) {
+		} else if (key_is(k, "disabled") && v->type == MSGPACK_OBJECT_BOOLEAN) {
 			out->disabled = v->via.boolean;
 		}
 	}

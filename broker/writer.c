@@ -280,8 +280,6 @@ apply_batch(struct writer *w, struct wcmd *batch)
 	}
 }
 
-static void complete(struct writer *w, struct wcmd *first, struct wcmd *last);
-
 static void
 publish(struct writer *w, struct wcmd *c)
 {
@@ -296,6 +294,20 @@ publish(struct writer *w, struct wcmd *c)
 			    e->ref ? e->ref : "", e->ref ? strlen(e->ref) : 0,
 			    e->buf, e->len);
 	}
+}
+
+/* Hand a committed batch (first..last, in queue order) to the completer. */
+static void
+complete(struct writer *w, struct wcmd *first, struct wcmd *last)
+{
+	pthread_mutex_lock(&w->cmu);
+	if (w->ctail != NULL)
+		w->ctail->next = first;
+	else
+		w->chead = first;
+	w->ctail = last;
+	pthread_cond_signal(&w->ccv);
+	pthread_mutex_unlock(&w->cmu);
 }
 
 static void *
@@ -361,20 +373,6 @@ run(void *arg)
 		complete(w, batch, last);
 	}
 	return NULL;
-}
-
-/* Hand a committed batch (first..last, in queue order) to the completer. */
-static void
-complete(struct writer *w, struct wcmd *first, struct wcmd *last)
-{
-	pthread_mutex_lock(&w->cmu);
-	if (w->ctail != NULL)
-		w->ctail->next = first;
-	else
-		w->chead = first;
-	w->ctail = last;
-	pthread_cond_signal(&w->ccv);
-	pthread_mutex_unlock(&w->cmu);
 }
 
 /*

@@ -500,32 +500,47 @@ rd_int(struct rd *r, int64_t *v)
 	return -1;
 }
 
-int
-domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
+/*
+ * Check buf like the decoder's pre-check, then read the header of the map
+ * it must hold: r is left at the first key, bounded to the one object.
+ */
+static int
+rd_map(struct rd *r, const void *buf, size_t len, uint64_t *n)
 {
-	struct rd r = {buf, len, 0};
-	uint64_t n = 0;
 	size_t used;
 	uint8_t b;
 	int rv;
 
-	memset(v, 0, sizeof(*v));
-	v->repo = v->ref = "";
 	if ((rv = mp_check(buf, len, &mp_default_limits, &used)) != DOMINO_OK)
 		return rv;
-	r.len = used;
-	b = r.p[r.pos++];
+	*r = (struct rd){buf, used, 0};
+	b = r->p[r->pos++];
 	if (b >= 0x80 && b <= 0x8f)
-		n = b & 0x0f;
+		*n = b & 0x0f;
 	else if (b == 0xde)
-		rd_uint(&r, 2, &n);
+		rd_uint(r, 2, n);
 	else if (b == 0xdf)
-		rd_uint(&r, 4, &n);
+		rd_uint(r, 4, n);
 	else
 		return DOMINO_EPROTO;
+	return DOMINO_OK;
+}
+
+int
+domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
+{
+	struct rd r;
+	uint64_t n = 0;
+	size_t used;
+	int rv;
+
+	memset(v, 0, sizeof(*v));
+	v->repo = v->ref = "";
+	if ((rv = rd_map(&r, buf, len, &n)) != DOMINO_OK)
+		return rv;
 	v->n_keys = n;
 	v->head_len = r.pos;
-	v->len = used;
+	v->len = r.len;
 	for (uint64_t i = 0; i < n; i++) {
 		size_t at = r.pos, kn;
 		const char *k;
@@ -568,7 +583,7 @@ int
 domino_event_peek(const void *buf, size_t len, uint64_t *seq,
     const char **repo, size_t *repo_len, const char **ref, size_t *ref_len)
 {
-	struct rd r = {buf, len, 0};
+	struct rd r;
 	uint64_t n = 0;
 	size_t used;
 	uint8_t b;
@@ -577,19 +592,8 @@ domino_event_peek(const void *buf, size_t len, uint64_t *seq,
 	*repo = *ref = "";
 	*repo_len = *ref_len = 0;
 	*seq = 0;
-	rv = mp_check(buf, len, &mp_default_limits, &used);
-	if (rv != DOMINO_OK)
+	if ((rv = rd_map(&r, buf, len, &n)) != DOMINO_OK)
 		return rv;
-	r.len = used;
-	b = r.p[r.pos++];
-	if (b >= 0x80 && b <= 0x8f)
-		n = b & 0x0f;
-	else if (b == 0xde)
-		rd_uint(&r, 2, &n);
-	else if (b == 0xdf)
-		rd_uint(&r, 4, &n);
-	else
-		return DOMINO_EPROTO;
 	for (uint64_t i = 0; i < n; i++) {
 		const char *k, *s;
 		size_t kn, sn;

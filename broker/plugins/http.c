@@ -580,8 +580,9 @@ handles_init(void)
 }
 
 /*
- * A handle for this thread and rule, reset to no options but keeping its
- * connections; NULL when out of memory.
+ * A handle for this thread and rule, with no options set (http_deliver
+ * resets it after each use) but its connections kept; NULL when out of
+ * memory.
  */
 static CURL *
 thread_handle(int allow_private)
@@ -602,8 +603,6 @@ thread_handle(int allow_private)
 	}
 	if (hs->h[i] == NULL)
 		hs->h[i] = curl_easy_init();
-	else
-		curl_easy_reset(hs->h[i]);
 	return hs->h[i];
 }
 

@@ -288,8 +288,9 @@ subscribe_all(domino *d, int k, int lat)
 }
 
 static uint64_t
-total_got(struct subst *ss, int k)
+total_got(void *arg, int k)
 {
+	struct subst *ss = arg;
 	uint64_t n = 0;
 
 	for (int i = 0; i < k; i++)
@@ -297,26 +298,6 @@ total_got(struct subst *ss, int k)
 	return n;
 }
 
-/* Wait until every expected delivery arrived or nothing moves for 1 s. */
-static void
-drain(struct subst *ss, int k, uint64_t expected)
-{
-	uint64_t prev = 0;
-	int64_t still = mono_ns();
-
-	for (;;) {
-		uint64_t n = total_got(ss, k);
-		if (n >= expected)
-			return;
-		if (n != prev) {
-			prev = n;
-			still = mono_ns();
-		} else if (mono_ns() - still > 1000000000) {
-			return;
-		}
-		sleep_ms(10);
-	}
-}
 
 static int
 mode_fanout(int argc, char **argv, int lat)
@@ -332,7 +313,7 @@ mode_fanout(int argc, char **argv, int lat)
 
 	run_publishers(conc, secs, rate);
 	expected = atomic_load(&g_ok) * (uint64_t)k;
-	drain(ss, k, expected);
+	drain(total_got, ss, k, expected);
 	got = total_got(ss, k);
 	for (int i = 0; i < k; i++) {
 		gaps += atomic_load(&ss[i].gaps);
@@ -439,7 +420,7 @@ mode_mem(int argc, char **argv)
 	/* A few events so every subscriber's pipe carried traffic. */
 	atomic_store(&g_left, 100);
 	run_publishers(4, 0, 0);
-	drain(ss, k, 100 * (uint64_t)k);
+	drain(total_got, ss, k, 100 * (uint64_t)k);
 	if (domino_stats(d, &st) != DOMINO_OK)
 		die("stats: %s", domino_errmsg());
 	result("value=%.1f rss_anon_mb=%.1f rss_file_mb=%.1f hwm_mb=%.1f "

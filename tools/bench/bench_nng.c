@@ -242,8 +242,9 @@ subscriber(void *arg)
 }
 
 static uint64_t
-total_got(struct subst *ss, int k)
+total_got(void *arg, int k)
 {
+	struct subst *ss = arg;
 	uint64_t n = 0;
 
 	for (int i = 0; i < k; i++)
@@ -251,26 +252,6 @@ total_got(struct subst *ss, int k)
 	return n;
 }
 
-/* Wait until every expected delivery arrived or nothing moves for 1 s. */
-static void
-drain(struct subst *ss, int k, uint64_t expected)
-{
-	uint64_t prev = 0;
-	int64_t still = mono_ns();
-
-	for (;;) {
-		uint64_t n = total_got(ss, k);
-		if (n >= expected)
-			return;
-		if (n != prev) {
-			prev = n;
-			still = mono_ns();
-		} else if (mono_ns() - still > 1000000000) {
-			return;
-		}
-		sleep_ms(10);
-	}
-}
 
 static int
 pub_send(nng_socket pub, uint64_t seq)
@@ -335,7 +316,7 @@ mode_pubsub(int argc, char **argv)
 			if (pub_send(pub, ++n) != 0)
 				atomic_fetch_add(&g_err, 1);
 	expected = n * (uint64_t)k;
-	drain(ss, k, expected);
+	drain(total_got, ss, k, expected);
 	atomic_store(&g_stop, 1);
 	for (int i = 0; i < k; i++) {
 		uint64_t ls;

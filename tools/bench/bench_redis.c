@@ -210,8 +210,9 @@ xreader(void *arg)
 }
 
 static uint64_t
-total_got(struct subst *ss, int k)
+total_got(void *arg, int k)
 {
+	struct subst *ss = arg;
 	uint64_t n = 0;
 
 	for (int i = 0; i < k; i++)
@@ -219,25 +220,6 @@ total_got(struct subst *ss, int k)
 	return n;
 }
 
-static void
-drain(struct subst *ss, int k, uint64_t expected)
-{
-	uint64_t prev = 0;
-	int64_t still = mono_ns();
-
-	for (;;) {
-		uint64_t n = total_got(ss, k);
-		if (n >= expected)
-			return;
-		if (n != prev) {
-			prev = n;
-			still = mono_ns();
-		} else if (mono_ns() - still > 1000000000) {
-			return;
-		}
-		sleep_ms(10);
-	}
-}
 
 static struct subst *
 start_subs(int k, int lat)
@@ -295,7 +277,7 @@ mode_fanout(int argc, char **argv)
 			freeReplyObject(r);
 		}
 	}
-	drain(ss, k, n * (uint64_t)k);
+	drain(total_got, ss, k, n * (uint64_t)k);
 	got = total_got(ss, k);
 	stop_subs(ss, k);
 	for (int i = 0; i < k; i++) {
@@ -328,7 +310,7 @@ mode_lat(int argc, char **argv)
 
 	run_xadders(conc, secs, rate, "lat");
 	expected = atomic_load(&g_ok) * (uint64_t)k;
-	drain(ss, k, expected);
+	drain(total_got, ss, k, expected);
 	got = total_got(ss, k);
 	stop_subs(ss, k);
 	for (int i = 0; i < k; i++) {

@@ -181,3 +181,24 @@ get64(const void *p)
 		v = (v << 8) | b[i];
 	return v;
 }
+
+void
+drain(uint64_t (*total)(void *subs, int k), void *subs, int k,
+    uint64_t expected)
+{
+	uint64_t prev = 0;
+	int64_t still = mono_ns();
+
+	for (;;) {
+		uint64_t n = total(subs, k);
+		if (n >= expected)
+			return;
+		if (n != prev) {
+			prev = n;
+			still = mono_ns();
+		} else if (mono_ns() - still > 1000000000) {
+			return;
+		}
+		sleep_ms(10);
+	}
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared helpers of the benchmark drivers (tools/bench/bench_*.c): clocks,
- * pacing, latency samples and the one-line result every driver prints.
+ * pacing, latency samples, waiting for subscribers to drain, and the
+ * one-line result every driver prints.
  *
  * A driver prints exactly one line starting with "RESULT " on stdout, made
  * of key=value pairs; tools/bench reads the key it was told to. Everything
@@ -46,6 +47,14 @@ void lat_merge(struct lat *dst, const struct lat *src);
 /* Sorts l; q in [0,1]; returns the sample in µs (0 when empty). */
 double lat_quantile_us(struct lat *l, double q);
 void lat_free(struct lat *l);
+
+/*
+ * Wait until total(subs, k), the deliveries k subscribers counted so far,
+ * reaches expected or stops moving for 1 s: what is still missing then is
+ * lost.
+ */
+void drain(uint64_t (*total)(void *subs, int k), void *subs, int k,
+    uint64_t expected);
 
 /* Print "RESULT key=value ..." (fmt without the prefix) and flush. */
 void result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
