@@ -248,6 +248,8 @@ apply_batch(struct writer *w, struct wcmd *batch)
 
 		if ((rv = store_wbegin(w->st, &t)) != DOMINO_OK)
 			return rv;
+		/* Match figures count the attempt that commits, not retries. */
+		w->m_events = w->m_hits = w->m_ns = 0;
 		for (struct wcmd *c = batch; c != NULL; c = c->next) {
 			if (c->status != DOMINO_OK && c->status != -1)
 				continue; /* refused in an earlier attempt */
