@@ -108,6 +108,10 @@ pconf_fail(char *err, size_t errlen, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* Values are quoted as given: keep the message on one line. */
+	for (char *p = err; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ')
+			*p = '?';
 	return -1;
 }
 

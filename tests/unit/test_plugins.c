@@ -555,6 +555,9 @@ Test(plugins, validate_exec)
 	    "{\"command\":\"x\",\"args\":[\"a\",2]}");
 	expect_invalid("exec", "callback.config.timeout: 'x' is not",
 	    "{\"command\":\"x\",\"timeout\":\"x\"}");
+	/* A value quoted in the message cannot break it over lines. */
+	expect_invalid("exec", "callback.config.timeout: '500?s' is not",
+	    "{\"command\":\"x\",\"timeout\":\"500\\ns\"}");
 	expect_invalid("exec", "callback.config.env: must be a map",
 	    "{\"command\":\"x\",\"env\":[]}");
 	expect_invalid("exec", "callback.config.env: names must be",
