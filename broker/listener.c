@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "config.h"
 #include "err.h"
 #include "listener.h"
@@ -557,101 +558,141 @@ listener_decode(const void *buf, size_t len, struct listener *out)
 	return rv;
 }
 
-/* depends_on[idx] of a stored listener, already normalized at parse. */
+/* One dependency of the stored form: a repo string or a map. */
 static int
-match_dep(const msgpack_object *o, struct listener_dep *d)
+read_match_dep(struct mp_rd *r, struct listener_match *m)
 {
-	const msgpack_object *repo = o, *ref = NULL, *types = NULL;
+	uint64_t n;
 
-	if (o->type == MSGPACK_OBJECT_MAP) {
-		repo = NULL;
-		for (uint32_t k = 0; k < o->via.map.size; k++) {
-			const msgpack_object *key = &o->via.map.ptr[k].key;
-			if (key_is(key, "repo"))
-				repo = &o->via.map.ptr[k].val;
-			else if (key_is(key, "ref"))
-				ref = &o->via.map.ptr[k].val;
-			else if (key_is(key, "types"))
-				types = &o->via.map.ptr[k].val;
-		}
-	}
-	if (repo == NULL || repo->type != MSGPACK_OBJECT_STR)
+	if (mp_rd_str(r, &m->repo, &m->repo_len) == 0)
+		return DOMINO_OK;
+	if (mp_rd_map(r, &n) != 0)
 		return DOMINO_EPROTO;
-	if ((d->repo = dup_obj_str(repo)) == NULL)
-		return DOMINO_ENOMEM;
-	d->glob = has_glob(d->repo);
-	if (ref != NULL && ref->type == MSGPACK_OBJECT_STR &&
-	    (d->ref = dup_obj_str(ref)) == NULL)
-		return DOMINO_ENOMEM;
-	if (types != NULL && types->type == MSGPACK_OBJECT_ARRAY &&
-	    types->via.array.size > 0) {
-		if ((d->types = calloc(types->via.array.size, sizeof(char *))) == NULL)
-			return DOMINO_ENOMEM;
-		for (uint32_t t = 0; t < types->via.array.size; t++) {
-			const msgpack_object *e = &types->via.array.ptr[t];
-			if (e->type != MSGPACK_OBJECT_STR)
-				continue;
-			if ((d->types[d->n_types] = dup_obj_str(e)) == NULL)
-				return DOMINO_ENOMEM;
-			d->n_types++;
+	for (uint64_t i = 0; i < n; i++) {
+		const char *k;
+		size_t kn, at;
+		int ok = -1;
+
+		if (mp_rd_str(r, &k, &kn) != 0)
+			return DOMINO_EPROTO;
+		if (mp_rd_is(k, kn, "repo"))
+			ok = mp_rd_str(r, &m->repo, &m->repo_len);
+		else if (mp_rd_is(k, kn, "ref"))
+			ok = mp_rd_str(r, &m->ref, &m->ref_len);
+		at = r->pos;
+		if (ok != 0 && mp_rd_skip(r) != 0)
+			return DOMINO_EPROTO;
+		if (mp_rd_is(k, kn, "types") && r->p[at] != 0xc0) {
+			m->types = r->p + at;
+			m->types_len = r->pos - at;
 		}
 	}
-	return DOMINO_OK;
+	return m->repo != NULL ? DOMINO_OK : DOMINO_EPROTO;
 }
 
 int
 listener_decode_match(const void *buf, size_t len, size_t idx,
-    struct listener *out)
+    struct listener_match *out)
 {
-	msgpack_unpacked u;
-	const msgpack_object *o;
-	size_t off = 0;
-	int rv = DOMINO_EPROTO, drv;
+	struct mp_rd r;
+	uint64_t n, nd, u;
+	int found = 0, rv;
 
 	memset(out, 0, sizeof(*out));
 	out->support_level = 2;
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-	    u.data.type != MSGPACK_OBJECT_MAP)
-		goto out;
-	o = &u.data;
-	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		const msgpack_object *k = &o->via.map.ptr[i].key;
-		const msgpack_object *v = &o->via.map.ptr[i].val;
-		if (key_is(k, "name") && v->type == MSGPACK_OBJECT_STR) {
-			if ((out->name = dup_obj_str(v)) == NULL)
-				goto nomem;
-		} else if (key_is(k, "provides") && v->type == MSGPACK_OBJECT_STR) {
-			if ((out->provides = dup_obj_str(v)) == NULL)
-				goto nomem;
-		} else if (key_is(k, "depends_on") && v->type == MSGPACK_OBJECT_ARRAY &&
-		    idx < v->via.array.size && out->deps == NULL) {
-			if ((out->deps = calloc(1, sizeof(*out->deps))) == NULL)
-				goto nomem;
-			out->n_deps = 1;
-			if ((drv = match_dep(&v->via.array.ptr[idx], out->deps)) != DOMINO_OK) {
-				rv = drv;
-				goto out;
+	(void)mp_rd_init(&r, buf, len, NULL);
+	if (mp_rd_map(&r, &n) != 0)
+		return DOMINO_EPROTO;
+	for (uint64_t i = 0; i < n; i++) {
+		const char *k;
+		size_t kn;
+		int ok = -1;
+
+		if (mp_rd_str(&r, &k, &kn) != 0)
+			return DOMINO_EPROTO;
+		if (mp_rd_is(k, kn, "name"))
+			ok = mp_rd_str(&r, &out->name, &out->name_len);
+		else if (mp_rd_is(k, kn, "provides"))
+			ok = mp_rd_str(&r, &out->provides, &out->provides_len);
+		else if (mp_rd_is(k, kn, "support_level")) {
+			if ((ok = mp_rd_uint(&r, &u)) == 0 && u <= 3)
+				out->support_level = (int)u;
+		} else if (mp_rd_is(k, kn, "coalesce"))
+			ok = mp_rd_bool(&r, &out->coalesce);
+		else if (mp_rd_is(k, kn, "disabled"))
+			ok = mp_rd_bool(&r, &out->disabled);
+		else if (mp_rd_is(k, kn, "depends_on") && !found &&
+		    mp_rd_array(&r, &nd) == 0) {
+			for (uint64_t j = 0; j < nd; j++) {
+				if (j == idx) {
+					if ((rv = read_match_dep(&r, out)) != DOMINO_OK)
+						return rv;
+					found = 1;
+				} else if (mp_rd_skip(&r) != 0) {
+					return DOMINO_EPROTO;
+				}
 			}
-		} else if (key_is(k, "support_level") &&
-		    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= 3) {
-			out->support_level = (int)v->via.u64;
-		} else if (key_is(k, "coalesce") && v->type == MSGPACK_OBJECT_BOOLEAN) {
-			out->coalesce = v->via.boolean;
-		} else if (key_is(k, "disabled") && v->type == MSGPACK_OBJECT_BOOLEAN) {
-			out->disabled = v->via.boolean;
+			ok = 0;
+		}
+		if (ok != 0 && mp_rd_skip(&r) != 0)
+			return DOMINO_EPROTO;
+	}
+	if (out->name == NULL)
+		return DOMINO_EPROTO;
+	return found ? DOMINO_OK : DOMINO_ENOTFOUND;
+}
+
+/* fnmatch of a stored (not NUL-ended) pattern against s. */
+static int
+glob_n(const char *pat, size_t n, const char *s)
+{
+	char buf[512], *p = n < sizeof(buf) ? buf : malloc(n + 1);
+	int rv;
+
+	if (p == NULL)
+		return 0;
+	memcpy(p, pat, n);
+	p[n] = '\0';
+	rv = fnmatch(p, s, 0) == 0;
+	if (p != buf)
+		free(p);
+	return rv;
+}
+
+int
+listener_match_accepts(const struct listener_match *m, const char *repo,
+    int use_filters, const char *ref, const char *type)
+{
+	struct mp_rd r;
+	uint64_t n;
+
+	if (memchr(m->repo, '*', m->repo_len) || memchr(m->repo, '?', m->repo_len) ||
+	    memchr(m->repo, '[', m->repo_len)) {
+		if (!glob_n(m->repo, m->repo_len, repo))
+			return 0;
+	} else if (!mp_rd_is(m->repo, m->repo_len, repo)) {
+		return 0;
+	}
+	if (!use_filters)
+		return 1;
+	if (m->ref != NULL && !glob_n(m->ref, m->ref_len, ref ? ref : ""))
+		return 0;
+	if (m->types == NULL)
+		return 1;
+	r = (struct mp_rd){m->types, m->types_len, 0};
+	if (mp_rd_array(&r, &n) != 0 || n == 0)
+		return 1; /* no list or an empty one: no filter */
+	for (uint64_t i = 0; i < n; i++) {
+		const char *t;
+		size_t tn;
+		if (mp_rd_str(&r, &t, &tn) == 0) {
+			if (type != NULL && mp_rd_is(t, tn, type))
+				return 1;
+		} else if (mp_rd_skip(&r) != 0) {
+			break;
 		}
 	}
-	if (out->name != NULL)
-		rv = out->deps != NULL ? DOMINO_OK : DOMINO_ENOTFOUND;
-	goto out;
-nomem:
-	rv = DOMINO_ENOMEM;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rv != DOMINO_OK)
-		listener_clear(out);
-	return rv;
+	return 0;
 }
 
 static int

@@ -62,15 +62,33 @@ int listener_encode(const struct listener *l, char **buf, size_t *len);
 int listener_decode(const void *buf, size_t len, struct listener *out);
 
 /*
- * Decode only what matching needs from the stored form: name, provides,
- * support_level, coalesce, disabled, and depends_on[idx] as deps[0]
- * (n_deps 1). It skips the validation listener_decode does, because the
- * stored form was validated when it was registered; matching runs it for
- * every candidate of every event. DOMINO_ENOTFOUND when there is no
- * depends_on[idx]; *out is cleared on any failure.
+ * What matching reads of a stored listener, as views into the stored
+ * bytes (valid as long as they are): not NUL-ended, NULL when absent.
+ */
+struct listener_match {
+	const char *name, *provides;
+	size_t name_len, provides_len;
+	const char *repo, *ref; /* of depends_on[idx] */
+	size_t repo_len, ref_len;
+	const void *types;      /* its types array (msgpack), or NULL */
+	size_t types_len;
+	int support_level, coalesce, disabled;
+};
+
+/*
+ * Read only what matching needs from the stored form, with depends_on[idx]
+ * as the dependency, allocating nothing. It skips the validation
+ * listener_decode does, because the stored form was validated when it was
+ * registered; matching runs it for every candidate of every event.
+ * DOMINO_ENOTFOUND when there is no depends_on[idx].
  */
 int listener_decode_match(const void *buf, size_t len, size_t idx,
-    struct listener *out);
+    struct listener_match *out);
+
+/* Whether m's dependency takes an event on repo, and with use_filters also
+ * its ref and type filters (NULL ref = none). */
+int listener_match_accepts(const struct listener_match *m, const char *repo,
+    int use_filters, const char *ref, const char *type);
 
 void listener_clear(struct listener *l);
 

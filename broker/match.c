@@ -58,7 +58,7 @@ set_grow(struct match_result *r)
 }
 
 static int
-add_hit(struct match_result *r, const struct listener *l, unsigned depth,
+add_hit(struct match_result *r, const struct listener_match *l, unsigned depth,
     long parent)
 {
 	struct match_hit *h;
@@ -76,8 +76,8 @@ add_hit(struct match_result *r, const struct listener *l, unsigned depth,
 		return DOMINO_ENOMEM;
 	h = &r->hits[r->n];
 	memset(h, 0, sizeof(*h));
-	h->name = strdup(l->name);
-	h->provides = l->provides ? strdup(l->provides) : NULL;
+	h->name = strndup(l->name, l->name_len);
+	h->provides = l->provides ? strndup(l->provides, l->provides_len) : NULL;
 	if (h->name == NULL || (l->provides && h->provides == NULL)) {
 		free(h->name);
 		free(h->provides);
@@ -96,10 +96,52 @@ add_hit(struct match_result *r, const struct listener *l, unsigned depth,
 	return DOMINO_OK;
 }
 
+/* Glob dependencies, read once per walk rather than once per step. */
+struct globs {
+	struct glob_dep {
+		char *name;
+		unsigned idx;
+	} *v;
+	size_t n, cap;
+	int rv;
+};
+
+static int
+collect_glob(void *arg, const char *pattern, const char *name, unsigned idx)
+{
+	struct globs *g = arg;
+
+	(void)pattern; /* consider() re-checks the listener's own dep */
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		struct glob_dep *v = realloc(g->v, cap * sizeof(*v));
+		if (v == NULL)
+			goto nomem;
+		g->v = v;
+		g->cap = cap;
+	}
+	if ((g->v[g->n].name = strdup(name)) == NULL)
+		goto nomem;
+	g->v[g->n++].idx = idx;
+	return 0;
+nomem:
+	g->rv = DOMINO_ENOMEM;
+	return 1;
+}
+
+static void
+globs_clear(struct globs *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i].name);
+	free(g->v);
+}
+
 /* One step of the walk: candidates depending on `target`. */
 struct step {
 	struct store_txn *v;
 	struct match_result *r;
+	const struct globs *globs;
 	const char *target, *ref, *type;
 	int use_filters;
 	unsigned depth;
@@ -111,7 +153,7 @@ static int
 consider(void *arg, const char *name, unsigned idx)
 {
 	struct step *s = arg;
-	struct listener l;
+	struct listener_match l;
 	const void *data;
 	size_t len;
 
@@ -121,19 +163,9 @@ consider(void *arg, const char *name, unsigned idx)
 		return 0; /* index entry of a listener being removed */
 	if (listener_decode_match(data, len, idx, &l) != DOMINO_OK)
 		return 0;
-	if (listener_dep_repo_matches(&l.deps[0], s->target) &&
-	    (!s->use_filters ||
-	    listener_dep_filters_match(&l.deps[0], s->ref, s->type)))
+	if (listener_match_accepts(&l, s->target, s->use_filters, s->ref, s->type))
 		s->rv = add_hit(s->r, &l, s->depth, s->parent);
-	listener_clear(&l);
 	return s->rv != DOMINO_OK;
-}
-
-static int
-consider_glob(void *arg, const char *pattern, const char *name, unsigned idx)
-{
-	(void)pattern; /* consider() re-checks the entry itself */
-	return consider(arg, name, idx);
 }
 
 static int
@@ -141,8 +173,9 @@ step(struct step *s)
 {
 	int rv = store_dep_exact(s->v, s->target, consider, s);
 
-	if (rv == DOMINO_OK && s->rv == DOMINO_OK)
-		rv = store_dep_globs(s->v, consider_glob, s);
+	for (size_t i = 0; rv == DOMINO_OK && s->rv == DOMINO_OK &&
+	    i < s->globs->n; i++)
+		consider(s, s->globs->v[i].name, s->globs->v[i].idx);
 	return rv != DOMINO_OK ? rv : s->rv;
 }
 
@@ -151,33 +184,40 @@ match_run(struct store_txn *v, const char *repo, const char *ref,
     const char *type, int use_filters, unsigned max_depth,
     struct match_result *out)
 {
-	struct step s = {v, out, repo, ref, type, use_filters, 1, -1, DOMINO_OK};
+	struct globs g = {NULL, 0, 0, DOMINO_OK};
+	struct step s = {v, out, &g, repo, ref, type, use_filters, 1, -1,
+	    DOMINO_OK};
 	int rv;
 
 	if (max_depth == 0 || repo == NULL || *repo == '\0')
 		return DOMINO_OK;
-	if ((rv = step(&s)) != DOMINO_OK)
-		return rv;
+	rv = store_dep_globs(v, collect_glob, &g);
+	if (rv == DOMINO_OK)
+		rv = g.rv;
+	if (rv == DOMINO_OK)
+		rv = step(&s);
 	/* Breadth first: hits are appended in depth order. */
-	for (size_t i = 0; i < out->n; i++) {
+	for (size_t i = 0; rv == DOMINO_OK && i < out->n; i++) {
 		struct match_hit *h = &out->hits[i];
 		struct step t;
+		char *target;
+
 		if (h->provides == NULL || h->depth >= max_depth)
 			continue;
 		/* A copy: the step appends hits, which may move h. Filters
 		 * apply to direct matches only; the provided repo itself did
 		 * not change. */
-		char *target = strdup(h->provides);
-		if (target == NULL)
-			return DOMINO_ENOMEM;
-		t = (struct step){v, out, target, NULL, NULL, 0, h->depth + 1,
-		    (long)i, DOMINO_OK};
+		if ((target = strdup(h->provides)) == NULL) {
+			rv = DOMINO_ENOMEM;
+			break;
+		}
+		t = (struct step){v, out, &g, target, NULL, NULL, 0,
+		    h->depth + 1, (long)i, DOMINO_OK};
 		rv = step(&t);
 		free(target);
-		if (rv != DOMINO_OK)
-			return rv;
 	}
-	return DOMINO_OK;
+	globs_clear(&g);
+	return rv;
 }
 
 int

@@ -123,3 +123,160 @@ mp_check(const void *buf, size_t len, const struct mp_limits *lim,
 		*used = pos;
 	return DOMINO_OK;
 }
+
+int
+mp_rd_init(struct mp_rd *r, const void *buf, size_t len,
+    const struct mp_limits *lim)
+{
+	size_t used = len;
+	int rv = lim != NULL ? mp_check(buf, len, lim, &used) : DOMINO_OK;
+
+	*r = (struct mp_rd){buf, rv == DOMINO_OK ? used : 0, 0};
+	return rv;
+}
+
+/* A big-endian n-byte unsigned at the cursor; -1 if it is cut short. */
+static int
+rd_be(struct mp_rd *r, int n, uint64_t *v)
+{
+	if (r->len - r->pos < (size_t)n)
+		return -1;
+	*v = be(r->p + r->pos, n);
+	r->pos += (size_t)n;
+	return 0;
+}
+
+/* A container header: fix form in [lo, lo + 15], else 16/32-bit forms. */
+static int
+rd_count(struct mp_rd *r, uint8_t lo, uint8_t b16, uint64_t *n)
+{
+	size_t at = r->pos;
+	uint8_t b;
+
+	if (r->pos >= r->len)
+		return -1;
+	b = r->p[r->pos++];
+	if (b >= lo && b <= lo + 0x0f)
+		*n = b & 0x0f;
+	else if (!(b == b16 && rd_be(r, 2, n) == 0) &&
+	    !(b == b16 + 1 && rd_be(r, 4, n) == 0)) {
+		r->pos = at;
+		return -1;
+	}
+	return 0;
+}
+
+int
+mp_rd_map(struct mp_rd *r, uint64_t *n)
+{
+	return rd_count(r, 0x80, 0xde, n);
+}
+
+int
+mp_rd_array(struct mp_rd *r, uint64_t *n)
+{
+	return rd_count(r, 0x90, 0xdc, n);
+}
+
+int
+mp_rd_str(struct mp_rd *r, const char **s, size_t *n)
+{
+	size_t at = r->pos;
+	uint64_t l;
+	uint8_t b;
+
+	if (r->pos >= r->len)
+		return -1;
+	b = r->p[r->pos++];
+	if (b >= 0xa0 && b <= 0xbf)
+		l = b & 0x1f;
+	else if (!(b >= 0xd9 && b <= 0xdb && rd_be(r, 1 << (b - 0xd9), &l) == 0))
+		goto no;
+	if (l > r->len - r->pos)
+		goto no;
+	*s = (const char *)r->p + r->pos;
+	*n = (size_t)l;
+	r->pos += (size_t)l;
+	return 0;
+no:
+	r->pos = at;
+	return -1;
+}
+
+int
+mp_rd_int(struct mp_rd *r, int64_t *v)
+{
+	size_t at = r->pos;
+	uint64_t u;
+	uint8_t b;
+
+	if (r->pos >= r->len)
+		return -1;
+	b = r->p[r->pos++];
+	if (b <= 0x7f) {
+		*v = b;
+		return 0;
+	}
+	if (b >= 0xe0) {
+		*v = (int8_t)b;
+		return 0;
+	}
+	if (b >= 0xcc && b <= 0xcf) {
+		if (rd_be(r, 1 << (b - 0xcc), &u) != 0 || u > INT64_MAX)
+			goto no;
+		*v = (int64_t)u;
+		return 0;
+	}
+	if (b >= 0xd0 && b <= 0xd3) {
+		int n = 1 << (b - 0xd0);
+		if (rd_be(r, n, &u) != 0)
+			goto no;
+		/* Sign-extend from n bytes. */
+		*v = n == 8 ? (int64_t)u :
+		    (int64_t)(u << (64 - 8 * n)) >> (64 - 8 * n);
+		return 0;
+	}
+no:
+	r->pos = at;
+	return -1;
+}
+
+int
+mp_rd_uint(struct mp_rd *r, uint64_t *v)
+{
+	size_t at = r->pos;
+	uint8_t b;
+
+	if (r->pos >= r->len)
+		return -1;
+	b = r->p[r->pos++];
+	if (b <= 0x7f) {
+		*v = b;
+		return 0;
+	}
+	if (b >= 0xcc && b <= 0xcf && rd_be(r, 1 << (b - 0xcc), v) == 0)
+		return 0;
+	r->pos = at;
+	return -1;
+}
+
+int
+mp_rd_bool(struct mp_rd *r, int *b)
+{
+	if (r->pos >= r->len || (r->p[r->pos] & 0xfe) != 0xc2)
+		return -1;
+	*b = r->p[r->pos++] == 0xc3;
+	return 0;
+}
+
+int
+mp_rd_skip(struct mp_rd *r)
+{
+	size_t used;
+
+	if (r->pos >= r->len || mp_check(r->p + r->pos, r->len - r->pos,
+	    &mp_default_limits, &used) != DOMINO_OK)
+		return -1;
+	r->pos += used;
+	return 0;
+}

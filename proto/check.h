@@ -12,6 +12,7 @@
 #define DOMINO_CHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct mp_limits {
 	size_t max_depth; /* nesting of maps/arrays, e.g. 32 */
@@ -30,5 +31,44 @@ extern const struct mp_limits mp_default_limits;
  */
 int mp_check(const void *buf, size_t len, const struct mp_limits *lim,
     size_t *used);
+
+/*
+ * Allocation-free reading of msgpack that passed mp_check(): a cursor over
+ * the bytes. Each mp_rd_* reads one value of the type it names and returns
+ * 0, or returns -1 and leaves the cursor where it was (the caller may then
+ * mp_rd_skip() the value). Strings point into the buffer, not NUL-ended.
+ */
+struct mp_rd {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+/*
+ * Check buf (mp_check with lim) and start r at its first object, bounded
+ * to it. Returns what mp_check returns. With lim NULL, for bytes domino
+ * wrote and validated itself, r covers all of buf unchecked: every read
+ * stays within it, but a value cut short only shows when it is reached.
+ */
+int mp_rd_init(struct mp_rd *r, const void *buf, size_t len,
+    const struct mp_limits *lim);
+int mp_rd_map(struct mp_rd *r, uint64_t *n);
+int mp_rd_array(struct mp_rd *r, uint64_t *n);
+int mp_rd_str(struct mp_rd *r, const char **s, size_t *n);
+int mp_rd_int(struct mp_rd *r, int64_t *v);  /* any int that fits int64 */
+int mp_rd_uint(struct mp_rd *r, uint64_t *v); /* any int >= 0 */
+int mp_rd_bool(struct mp_rd *r, int *b);
+/* Step over one whole value, whatever its type. */
+int mp_rd_skip(struct mp_rd *r);
+
+/* Whether s[0..n) is the C string k. */
+static inline int
+mp_rd_is(const char *s, size_t n, const char *k)
+{
+	size_t i = 0;
+	for (; i < n && k[i] != '\0'; i++)
+		if (s[i] != k[i])
+			return 0;
+	return i == n && k[i] == '\0';
+}
 
 #endif

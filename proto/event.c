@@ -419,119 +419,23 @@ domino_event_decode(const void *buf, size_t len, struct domino_event *out)
 	return rv;
 }
 
-/* Minimal reader for domino_event_peek(): only what a map of scalars
- * needs, on input that has passed mp_check(). */
-struct rd {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
+/* Check buf and read the header of the map it must hold: r is left at the
+ * first key, bounded to the one object. */
 static int
-rd_uint(struct rd *r, int n, uint64_t *v)
+rd_map(struct mp_rd *r, const void *buf, size_t len, uint64_t *n)
 {
-	if (r->len - r->pos < (size_t)n)
-		return -1;
-	*v = 0;
-	for (int i = 0; i < n; i++)
-		*v = (*v << 8) | r->p[r->pos++];
-	return 0;
-}
+	int rv = mp_rd_init(r, buf, len, &mp_default_limits);
 
-/* Read a str header; returns its length and leaves pos at its bytes. */
-static int
-rd_str(struct rd *r, const char **s, size_t *n)
-{
-	uint64_t l;
-	uint8_t b;
-
-	if (r->pos >= r->len)
-		return -1;
-	b = r->p[r->pos++];
-	if (b >= 0xa0 && b <= 0xbf)
-		l = b & 0x1f;
-	else if (b == 0xd9 && rd_uint(r, 1, &l) == 0)
-		;
-	else if (b == 0xda && rd_uint(r, 2, &l) == 0)
-		;
-	else if (b == 0xdb && rd_uint(r, 4, &l) == 0)
-		;
-	else
-		return -1;
-	if (l > r->len - r->pos)
-		return -1;
-	*s = (const char *)r->p + r->pos;
-	*n = (size_t)l;
-	r->pos += (size_t)l;
-	return 0;
-}
-
-/* An int (positive or negative fixint, int8..64, uint8..64) into *v. */
-static int
-rd_int(struct rd *r, int64_t *v)
-{
-	uint64_t u;
-	uint8_t b;
-
-	if (r->pos >= r->len)
-		return -1;
-	b = r->p[r->pos++];
-	if (b <= 0x7f) {
-		*v = b;
-		return 0;
-	}
-	if (b >= 0xe0) {
-		*v = (int8_t)b;
-		return 0;
-	}
-	if (b >= 0xcc && b <= 0xcf) {
-		if (rd_uint(r, 1 << (b - 0xcc), &u) != 0 || u > INT64_MAX)
-			return -1;
-		*v = (int64_t)u;
-		return 0;
-	}
-	if (b >= 0xd0 && b <= 0xd3) {
-		int n = 1 << (b - 0xd0);
-		if (rd_uint(r, n, &u) != 0)
-			return -1;
-		/* Sign-extend from n bytes. */
-		*v = n == 8 ? (int64_t)u : (int64_t)(u << (64 - 8 * n)) >> (64 - 8 * n);
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * Check buf like the decoder's pre-check, then read the header of the map
- * it must hold: r is left at the first key, bounded to the one object.
- */
-static int
-rd_map(struct rd *r, const void *buf, size_t len, uint64_t *n)
-{
-	size_t used;
-	uint8_t b;
-	int rv;
-
-	if ((rv = mp_check(buf, len, &mp_default_limits, &used)) != DOMINO_OK)
+	if (rv != DOMINO_OK)
 		return rv;
-	*r = (struct rd){buf, used, 0};
-	b = r->p[r->pos++];
-	if (b >= 0x80 && b <= 0x8f)
-		*n = b & 0x0f;
-	else if (b == 0xde)
-		rd_uint(r, 2, n);
-	else if (b == 0xdf)
-		rd_uint(r, 4, n);
-	else
-		return DOMINO_EPROTO;
-	return DOMINO_OK;
+	return mp_rd_map(r, n) == 0 ? DOMINO_OK : DOMINO_EPROTO;
 }
 
 int
 domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
 {
-	struct rd r;
+	struct mp_rd r;
 	uint64_t n = 0;
-	size_t used;
 	int rv;
 
 	memset(v, 0, sizeof(*v));
@@ -545,35 +449,24 @@ domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
 		size_t at = r.pos, kn;
 		const char *k;
 
-		if (rd_str(&r, &k, &kn) != 0)
+		if (mp_rd_str(&r, &k, &kn) != 0)
 			return DOMINO_EPROTO;
-		if (kn == 4 && memcmp(k, "time", 4) == 0) {
-			if (rd_int(&r, &v->time) != 0)
+		if (mp_rd_is(k, kn, "time")) {
+			if (mp_rd_int(&r, &v->time) != 0)
 				return DOMINO_EPROTO;
-			continue;
-		}
-		if ((kn == 4 && memcmp(k, "repo", 4) == 0) ||
-		    (kn == 3 && memcmp(k, "ref", 3) == 0)) {
-			const char *s;
-			size_t sn;
-			if (rd_str(&r, &s, &sn) != 0)
+		} else if (mp_rd_is(k, kn, "repo")) {
+			if (mp_rd_str(&r, &v->repo, &v->repo_len) != 0)
 				return DOMINO_EPROTO;
-			if (kn == 4) {
-				v->repo = s;
-				v->repo_len = sn;
-			} else {
-				v->ref = s;
-				v->ref_len = sn;
+		} else if (mp_rd_is(k, kn, "ref")) {
+			if (mp_rd_str(&r, &v->ref, &v->ref_len) != 0)
+				return DOMINO_EPROTO;
+		} else {
+			if (mp_rd_skip(&r) != 0)
+				return DOMINO_EPROTO;
+			if (mp_rd_is(k, kn, "payload")) {
+				v->payload_off = at;
+				v->payload_span = r.pos - at;
 			}
-			continue;
-		}
-		if (mp_check(r.p + r.pos, r.len - r.pos, &mp_default_limits,
-		    &used) != DOMINO_OK)
-			return DOMINO_EPROTO;
-		r.pos += used;
-		if (kn == 7 && memcmp(k, "payload", 7) == 0) {
-			v->payload_off = at;
-			v->payload_span = r.pos - at;
 		}
 	}
 	return DOMINO_OK;
@@ -583,10 +476,8 @@ int
 domino_event_peek(const void *buf, size_t len, uint64_t *seq,
     const char **repo, size_t *repo_len, const char **ref, size_t *ref_len)
 {
-	struct rd r;
+	struct mp_rd r;
 	uint64_t n = 0;
-	size_t used;
-	uint8_t b;
 	int rv;
 
 	*repo = *ref = "";
@@ -595,37 +486,21 @@ domino_event_peek(const void *buf, size_t len, uint64_t *seq,
 	if ((rv = rd_map(&r, buf, len, &n)) != DOMINO_OK)
 		return rv;
 	for (uint64_t i = 0; i < n; i++) {
-		const char *k, *s;
-		size_t kn, sn;
+		const char *k;
+		size_t kn;
 
-		if (rd_str(&r, &k, &kn) != 0)
+		if (mp_rd_str(&r, &k, &kn) != 0)
 			return DOMINO_EPROTO;
-		if (kn == 3 && memcmp(k, "seq", 3) == 0) {
-			b = r.p[r.pos++];
-			if (b <= 0x7f)
-				*seq = b;
-			else if (b < 0xcc || b > 0xcf ||
-			    rd_uint(&r, 1 << (b - 0xcc), seq) != 0)
-				return DOMINO_EPROTO;
-			continue;
-		}
-		if ((kn == 4 && memcmp(k, "repo", 4) == 0) ||
-		    (kn == 3 && memcmp(k, "ref", 3) == 0)) {
-			if (rd_str(&r, &s, &sn) != 0)
-				return DOMINO_EPROTO;
-			if (kn == 4) {
-				*repo = s;
-				*repo_len = sn;
-			} else {
-				*ref = s;
-				*ref_len = sn;
-			}
-			continue;
-		}
-		if (mp_check(r.p + r.pos, r.len - r.pos, &mp_default_limits,
-		    &used) != DOMINO_OK)
+		if (mp_rd_is(k, kn, "seq"))
+			rv = mp_rd_uint(&r, seq);
+		else if (mp_rd_is(k, kn, "repo"))
+			rv = mp_rd_str(&r, repo, repo_len);
+		else if (mp_rd_is(k, kn, "ref"))
+			rv = mp_rd_str(&r, ref, ref_len);
+		else
+			rv = mp_rd_skip(&r);
+		if (rv != 0)
 			return DOMINO_EPROTO;
-		r.pos += used;
 	}
 	return DOMINO_OK;
 }

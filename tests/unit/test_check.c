@@ -349,3 +349,94 @@ Test(check, empty_input)
 	cr_assert_eq(mp_check(NULL, 0, &mp_default_limits, NULL),
 	    DOMINO_ETRUNC);
 }
+
+/* The reader gives back what msgpack-c packed, in every width, and a read
+ * of the wrong type leaves the cursor where it was. */
+Test(check, reader_reads_every_width)
+{
+	static const int64_t ints[] = {0, 1, 127, 128, 255, 256, 65535, 65536,
+	    4294967295ll, 4294967296ll, INT64_MAX, -1, -32, -33, -128, -129,
+	    -32768, -32769, -2147483648ll, -2147483649ll, INT64_MIN};
+	const size_t nints = sizeof(ints) / sizeof(ints[0]);
+	struct mp_rd r;
+	const char *s;
+	size_t n, at;
+	uint64_t c, u;
+	int64_t v;
+	int b;
+
+	msgpack_pack_array(&pk, nints + 5);
+	for (size_t i = 0; i < nints; i++)
+		msgpack_pack_int64(&pk, ints[i]);
+	msgpack_pack_str_with_body(&pk, "x", 1);
+	msgpack_pack_str_with_body(&pk, big, 300);   /* str16 */
+	msgpack_pack_str_with_body(&pk, big, 70000); /* str32 */
+	msgpack_pack_true(&pk);
+	msgpack_pack_map(&pk, 17);
+	for (int i = 0; i < 17; i++) {
+		msgpack_pack_int(&pk, i);
+		msgpack_pack_nil(&pk);
+	}
+	cr_assert_eq(mp_rd_init(&r, sb.data, sb.size, &mp_default_limits), DOMINO_OK);
+	cr_assert_eq(mp_rd_array(&r, &c), 0);
+	cr_assert_eq(c, nints + 5);
+	for (size_t i = 0; i < nints; i++) {
+		at = r.pos;
+		cr_assert_eq(mp_rd_str(&r, &s, &n), -1);
+		cr_assert_eq(mp_rd_bool(&r, &b), -1);
+		cr_assert_eq(r.pos, at, "a failed read moved the cursor");
+		if (ints[i] >= 0) {
+			cr_assert_eq(mp_rd_uint(&r, &u), 0);
+			cr_assert_eq(u, (uint64_t)ints[i]);
+			r.pos = at;
+		} else {
+			cr_assert_eq(mp_rd_uint(&r, &u), -1);
+			cr_assert_eq(r.pos, at);
+		}
+		cr_assert_eq(mp_rd_int(&r, &v), 0);
+		cr_assert_eq(v, ints[i], "int %zu: %lld", i, (long long)v);
+	}
+	cr_assert_eq(mp_rd_str(&r, &s, &n), 0);
+	cr_assert(mp_rd_is(s, n, "x"));
+	cr_assert_not(mp_rd_is(s, n, "xy"));
+	cr_assert_not(mp_rd_is(s, n, ""));
+	cr_assert_eq(mp_rd_str(&r, &s, &n), 0);
+	cr_assert_eq(n, 300);
+	cr_assert_eq(s, sb.data + r.pos - 300);
+	cr_assert_eq(mp_rd_int(&r, &v), -1);
+	cr_assert_eq(mp_rd_skip(&r), 0); /* the str32 */
+	cr_assert_eq(mp_rd_bool(&r, &b), 0);
+	cr_assert(b);
+	cr_assert_eq(mp_rd_array(&r, &c), -1);
+	cr_assert_eq(mp_rd_map(&r, &c), 0);
+	cr_assert_eq(c, 17);
+	for (int i = 0; i < 34; i++)
+		cr_assert_eq(mp_rd_skip(&r), 0);
+	cr_assert_eq(r.pos, sb.size);
+	cr_assert_eq(mp_rd_skip(&r), -1);
+	cr_assert_eq(mp_rd_bool(&r, &b), -1);
+}
+
+/* Unchecked (lim NULL), no read goes past the end of a cut buffer. */
+Test(check, reader_unchecked_stays_in_bounds)
+{
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "name", 4);
+	msgpack_pack_str_with_body(&pk, big, 40);
+	msgpack_pack_str_with_body(&pk, "n", 1);
+	msgpack_pack_uint64(&pk, UINT64_MAX);
+	for (size_t cut = 0; cut < sb.size; cut++) {
+		struct mp_rd r;
+		const char *k, *s;
+		size_t kn, sn;
+		uint64_t c, u;
+
+		cr_assert_eq(mp_rd_init(&r, sb.data, cut, NULL), DOMINO_OK);
+		if (mp_rd_map(&r, &c) != 0 || mp_rd_str(&r, &k, &kn) != 0 ||
+		    mp_rd_str(&r, &s, &sn) != 0)
+			continue;
+		cr_assert(s + sn <= sb.data + cut);
+		cr_assert(mp_rd_str(&r, &k, &kn) != 0 || mp_rd_uint(&r, &u) != 0,
+		    "cut %zu read a value it does not hold", cut);
+	}
+}

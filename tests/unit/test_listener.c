@@ -449,6 +449,69 @@ Test(listener, stored_form_round_trip)
 	listener_clear(&back);
 }
 
+/* The matching view of every dependency says what the full decode says,
+ * and accepts exactly what listener_dep_*_match accept. */
+Test(listener, match_view_agrees_with_the_full_decode)
+{
+	static const char *repos[] = {"github.com/org/a", "github.com/org/z",
+	    "github.com/other/a", "gitlab.com/team/b"};
+	static const char *refs[] = {NULL, "refs/heads/main", "refs/heads/dev"};
+	static const char *types[] = {NULL, "push", "tag", "pr.open"};
+	struct listener l, back;
+	struct listener_match m;
+	char *buf = NULL;
+	size_t len = 0;
+
+	accepted("{\"name\": \"ci-b\", \"depends_on\": ["
+	    "{\"repo\": \"github.com/org/a\", \"ref\": \"main\", \"types\": [\"push\", \"tag\"]},"
+	    "\"github.com/org/\", {\"repo\": \"github.com/other/*\", \"ref\": \"refs/heads/d*\"}],"
+	    " \"provides\": \"gitlab.com/team/b\", " CB_FILE ", "
+	    "\"support_level\": 1, \"labels\": {\"team\": \"infra\"}, "
+	    "\"coalesce\": true}", &l);
+	l.disabled = 1;
+	cr_assert_eq(listener_encode(&l, &buf, &len), DOMINO_OK);
+	cr_assert_eq(listener_decode(buf, len, &back), DOMINO_OK);
+	for (size_t i = 0; i < back.n_deps; i++) {
+		const struct listener_dep *d = &back.deps[i];
+
+		cr_assert_eq(listener_decode_match(buf, len, i, &m), DOMINO_OK);
+		cr_assert_eq(m.name_len, strlen(back.name));
+		cr_assert_arr_eq(m.name, back.name, m.name_len);
+		cr_assert_eq(m.provides_len, strlen(back.provides));
+		cr_assert_arr_eq(m.provides, back.provides, m.provides_len);
+		cr_assert_eq(m.repo_len, strlen(d->repo));
+		cr_assert_arr_eq(m.repo, d->repo, m.repo_len);
+		cr_assert_eq(m.support_level, 1);
+		cr_assert(m.coalesce);
+		cr_assert(m.disabled);
+		for (size_t r = 0; r < 4; r++)
+			for (size_t f = 0; f < 3; f++)
+				for (size_t t = 0; t < 4; t++) {
+					int want = listener_dep_repo_matches(d, repos[r]);
+					cr_assert_eq(listener_match_accepts(&m,
+					    repos[r], 0, refs[f], types[t]), want,
+					    "dep %zu repo %s", i, repos[r]);
+					want = want && listener_dep_filters_match(d,
+					    refs[f], types[t]);
+					cr_assert_eq(listener_match_accepts(&m,
+					    repos[r], 1, refs[f], types[t]), want,
+					    "dep %zu %s %s %s", i, repos[r],
+					    refs[f] ? refs[f] : "-", types[t] ? types[t] : "-");
+				}
+	}
+	cr_assert_eq(listener_decode_match(buf, len, back.n_deps, &m),
+	    DOMINO_ENOTFOUND);
+	/* Cut anywhere, the bytes give an error or a view inside them. */
+	for (size_t cut = 0; cut < len; cut++) {
+		int rv = listener_decode_match(buf, cut, 0, &m);
+		if (rv == DOMINO_OK)
+			cr_assert(m.repo + m.repo_len <= buf + cut);
+	}
+	free(buf);
+	listener_clear(&l);
+	listener_clear(&back);
+}
+
 /* Pack l into a buffer and unpack it for inspection. */
 static void
 packed(const struct listener *l, int full, msgpack_sbuffer *sb,
