@@ -173,25 +173,22 @@ op_log(struct call *call)
 	int with_payload = 0, more = 0, rv;
 	struct topic_filter f = {0};
 	struct store_reader *r = NULL;
-	msgpack_sbuffer evs;
-	msgpack_packer epk;
+	msgpack_sbuffer *sb = call->sb;
 	const void *data;
-	size_t len, scanned = 0;
+	size_t len, scanned = 0, start, next_at, more_at, count_at;
 	char *ftext = NULL;
 
-	msgpack_sbuffer_init(&evs);
-	msgpack_packer_init(&epk, &evs, msgpack_sbuffer_write);
 	if (arg_u64(call, "from", &from) || arg_u64(call, "limit", &limit) ||
 	    arg_i64(call, "since", &since) || arg_i64(call, "until", &until))
 		goto out;
 	if (msg_bool(call->req, "payload", &with_payload) == DOMINO_EPROTO) {
-		msg_error_reply(call->sb, DOMINO_EINVAL, "argument payload must be a boolean");
+		msg_error_reply(sb, DOMINO_EINVAL, "argument payload must be a boolean");
 		goto out;
 	}
 	rv = msg_strdup(call->req, "filter", &ftext);
 	if (rv == DOMINO_EPROTO || (rv == DOMINO_OK &&
 	    topic_filter_parse(ftext, &f) != DOMINO_OK)) {
-		msg_error_reply(call->sb, DOMINO_EINVAL,
+		msg_error_reply(sb, DOMINO_EINVAL,
 		    "argument filter must be REPO[@REF], e.g. github.com/org/repo@refs/heads/main");
 		goto out;
 	}
@@ -201,17 +198,42 @@ op_log(struct call *call)
 		from = 1;
 	next = from;
 	if (store_reader_open(e->st, &r) != DOMINO_OK) {
-		msg_error_reply(call->sb, DOMINO_ESTORE, "cannot read the log");
+		msg_error_reply(sb, DOMINO_ESTORE, "cannot read the log");
 		goto out;
 	}
 	/* The oldest seq still kept: a range below it was trimmed. */
 	if (store_reader_seek(r, 0, &first, &data, &len) != DOMINO_OK)
 		first = store_last_seq(e->st) + 1;
+	/* The events go straight into the reply, under an array32 header
+	 * whose count is filled in at the end, like next (a fixed-width
+	 * uint64) and more; those come first, so a reader can ask for the
+	 * next page before it reads the events. */
+	msgpack_pack_map(&call->pk, 6 + (from < first));
+	msg_pack_kbool(&call->pk, "ok", 1);
+	msg_pack_ku64(&call->pk, "first", first);
+	if (from < first) {
+		/* Say which range is gone rather than skipping it silently. */
+		msg_pack_cstr(&call->pk, "gone");
+		msgpack_pack_array(&call->pk, 2);
+		msgpack_pack_uint64(&call->pk, from);
+		msgpack_pack_uint64(&call->pk, first - 1);
+	}
+	msg_pack_ku64(&call->pk, "last", store_last_seq(e->st));
+	msg_pack_cstr(&call->pk, "next");
+	next_at = sb->size;
+	msgpack_sbuffer_write(sb, "\xcf\0\0\0\0\0\0\0\0", 9);
+	msg_pack_cstr(&call->pk, "more");
+	more_at = sb->size;
+	msgpack_pack_false(&call->pk);
+	msg_pack_cstr(&call->pk, "events");
+	count_at = sb->size;
+	msgpack_sbuffer_write(sb, "\xdd\0\0\0\0", 5);
+	start = sb->size;
 	rv = store_reader_seek(r, from, &seq, &data, &len);
 	while (rv == DOMINO_OK) {
 		struct domino_event_view ev;
 
-		if (count >= limit || evs.size >= LOG_REPLY_BYTES ||
+		if (count >= limit || sb->size - start >= LOG_REPLY_BYTES ||
 		    ++scanned > LOG_SCAN_MAX) {
 			more = 1;
 			break;
@@ -225,12 +247,12 @@ op_log(struct call *call)
 			/* The stored bytes as they are, or around the payload:
 			 * no decode and re-encode per event. */
 			if (with_payload || ev.payload_off == 0) {
-				msgpack_sbuffer_write(&evs, data, ev.len);
+				msgpack_sbuffer_write(sb, data, ev.len);
 			} else {
-				msgpack_pack_map(&epk, (size_t)ev.n_keys - 1);
-				msgpack_sbuffer_write(&evs, (const char *)data +
+				msgpack_pack_map(&call->pk, (size_t)ev.n_keys - 1);
+				msgpack_sbuffer_write(sb, (const char *)data +
 				    ev.head_len, ev.payload_off - ev.head_len);
-				msgpack_sbuffer_write(&evs, (const char *)data +
+				msgpack_sbuffer_write(sb, (const char *)data +
 				    ev.payload_off + ev.payload_span, ev.len -
 				    ev.payload_off - ev.payload_span);
 			}
@@ -238,27 +260,15 @@ op_log(struct call *call)
 		}
 		rv = store_reader_next(r, &seq, &data, &len);
 	}
-	msgpack_pack_map(&call->pk, 6 + (from < first));
-	msg_pack_kbool(&call->pk, "ok", 1);
-	msg_pack_ku64(&call->pk, "first", first);
-	if (from < first) {
-		/* Say which range is gone rather than skipping it silently. */
-		msg_pack_cstr(&call->pk, "gone");
-		msgpack_pack_array(&call->pk, 2);
-		msgpack_pack_uint64(&call->pk, from);
-		msgpack_pack_uint64(&call->pk, first - 1);
-	}
-	msg_pack_ku64(&call->pk, "next", next);
-	msg_pack_ku64(&call->pk, "last", store_last_seq(e->st));
-	msg_pack_kbool(&call->pk, "more", more);
-	msg_pack_cstr(&call->pk, "events");
-	msgpack_pack_array(&call->pk, (size_t)count);
-	msgpack_sbuffer_write(call->sb, evs.data, evs.size);
+	for (int i = 0; i < 8; i++)
+		sb->data[next_at + 1 + i] = (char)(next >> (56 - 8 * i));
+	sb->data[more_at] = more ? (char)0xc3 : (char)0xc2;
+	for (int i = 0; i < 4; i++)
+		sb->data[count_at + 1 + i] = (char)(count >> (24 - 8 * i));
 out:
 	store_reader_close(r);
 	topic_filter_clear(&f);
 	free(ftext);
-	msgpack_sbuffer_destroy(&evs);
 	return OP_DONE;
 }
 

@@ -131,66 +131,84 @@ remaining(const domino *d, int64_t t0)
 }
 
 int
-conn_roundtrip(domino *d, const void *req, size_t len, nng_msg **reply)
+conn_call_send(domino *d, const void *req, size_t len, struct conn_call *c)
 {
-	nng_ctx ctx;
-	nng_aio *aio = NULL;
 	nng_msg *m = NULL;
-	int64_t t0 = now_ms();
-	int ctx_open = 0, nrv, rv;
+	int nrv;
 
-	*reply = NULL;
-	nrv = nng_ctx_open(&ctx, d->sock);
-	if (nrv != 0) {
-		rv = conn_nng_err(nrv, "control");
-		goto out;
-	}
-	ctx_open = 1;
-	nrv = nng_aio_alloc(&aio, NULL, NULL);
+	memset(c, 0, sizeof(*c));
+	c->t0 = now_ms();
+	if ((nrv = nng_ctx_open(&c->ctx, d->sock)) != 0)
+		return conn_nng_err(nrv, "control");
+	c->open = 1;
+	nrv = nng_aio_alloc(&c->aio, NULL, NULL);
 	if (nrv == 0)
 		nrv = nng_msg_alloc(&m, len);
 	if (nrv != 0) {
-		rv = conn_nng_err(nrv, "control");
-		goto out;
+		conn_call_drop(c);
+		return conn_nng_err(nrv, "control");
 	}
 	memcpy(nng_msg_body(m), req, len);
-
-	nng_aio_set_msg(aio, m);
-	nng_aio_set_timeout(aio, remaining(d, t0));
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	nrv = nng_aio_result(aio);
-	if (nrv != 0) {
+	nng_aio_set_msg(c->aio, m);
+	nng_aio_set_timeout(c->aio, remaining(d, c->t0));
+	nng_ctx_send(c->ctx, c->aio);
+	nng_aio_wait(c->aio);
+	if ((nrv = nng_aio_result(c->aio)) != 0) {
 		/* The message stays ours when the send failed. */
-		rv = conn_nng_err(nrv, d->control);
-		goto out;
+		nng_aio_set_msg(c->aio, NULL);
+		nng_msg_free(m);
+		conn_call_drop(c);
+		return conn_nng_err(nrv, d->control);
 	}
-	m = NULL;
+	/* The reply is received in the background until conn_call_wait(). */
+	nng_aio_set_timeout(c->aio, remaining(d, c->t0));
+	nng_ctx_recv(c->ctx, c->aio);
+	return DOMINO_OK;
+}
 
-	nng_aio_set_timeout(aio, remaining(d, t0));
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	nrv = nng_aio_result(aio);
-	if (nrv == NNG_ETIMEDOUT) {
+int
+conn_call_wait(domino *d, struct conn_call *c, nng_msg **reply)
+{
+	int nrv, rv = DOMINO_OK;
+
+	*reply = NULL;
+	nng_aio_wait(c->aio);
+	nrv = nng_aio_result(c->aio);
+	if (nrv == NNG_ETIMEDOUT)
 		rv = conn_err(DOMINO_ETIMEDOUT,
 		    "no reply from the broker at %s within %d ms", d->control,
 		    d->timeout_ms);
-		goto out;
-	}
-	if (nrv != 0) {
+	else if (nrv != 0)
 		rv = conn_nng_err(nrv, d->control);
-		goto out;
-	}
-	*reply = nng_aio_get_msg(aio);
-	rv = DOMINO_OK;
-out:
-	if (m != NULL)
-		nng_msg_free(m);
-	if (aio != NULL)
-		nng_aio_free(aio);
-	if (ctx_open)
-		nng_ctx_close(ctx);
+	else
+		*reply = nng_aio_get_msg(c->aio);
+	nng_aio_set_msg(c->aio, NULL);
+	conn_call_drop(c);
 	return rv;
+}
+
+void
+conn_call_drop(struct conn_call *c)
+{
+	if (c->aio != NULL) {
+		nng_aio_stop(c->aio);
+		if (nng_aio_result(c->aio) == 0 && nng_aio_get_msg(c->aio) != NULL)
+			nng_msg_free(nng_aio_get_msg(c->aio));
+		nng_aio_free(c->aio);
+	}
+	if (c->open)
+		nng_ctx_close(c->ctx);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+conn_roundtrip(domino *d, const void *req, size_t len, nng_msg **reply)
+{
+	struct conn_call c;
+	int rv = conn_call_send(d, req, len, &c);
+
+	*reply = NULL;
+	return rv != DOMINO_OK ? rv : conn_call_wait(d, &c, reply);
 }
 
 /* Turn {ok: false, err: {code, msg}} into a status and error text. */
@@ -224,15 +242,13 @@ error_reply(const msgpack_object *root)
 }
 
 int
-conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r)
+conn_decode(nng_msg *msg, struct conn_reply *r)
 {
 	int rv, ok = 0;
 
 	memset(r, 0, sizeof(*r));
 	msgpack_unpacked_init(&r->u);
-	rv = conn_roundtrip(d, req->data, req->size, &r->msg);
-	if (rv != DOMINO_OK)
-		goto out;
+	r->msg = msg;
 	rv = msg_unpack(nng_msg_body(r->msg), nng_msg_len(r->msg), &r->u);
 	if (rv != DOMINO_OK) {
 		rv = conn_err(DOMINO_EPROTO,
@@ -250,6 +266,30 @@ out:
 	if (rv != DOMINO_OK)
 		conn_reply_free(r);
 	return rv;
+}
+
+int
+conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r)
+{
+	nng_msg *msg;
+	int rv;
+
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->u);
+	rv = conn_roundtrip(d, req->data, req->size, &msg);
+	return rv != DOMINO_OK ? rv : conn_decode(msg, r);
+}
+
+int
+conn_rpc_wait(domino *d, struct conn_call *c, struct conn_reply *r)
+{
+	nng_msg *msg;
+	int rv;
+
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->u);
+	rv = conn_call_wait(d, c, &msg);
+	return rv != DOMINO_OK ? rv : conn_decode(msg, r);
 }
 
 void

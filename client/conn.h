@@ -82,12 +82,37 @@ void conn_req_begin(const domino *d, msgpack_packer *pk, const char *op,
 int conn_roundtrip(domino *d, const void *req, size_t len, nng_msg **reply);
 
 /*
+ * conn_roundtrip() in two halves, so that a caller can have a request in
+ * flight while it works (each call has its own nng context):
+ * conn_call_send() sends and starts receiving; conn_call_wait() or
+ * conn_rpc_wait() gets the reply, conn_call_drop() abandons it. Each
+ * ends the call.
+ */
+struct conn_call {
+	nng_ctx ctx;
+	nng_aio *aio;
+	int64_t t0;
+	int open;
+};
+
+int conn_call_send(domino *d, const void *req, size_t len, struct conn_call *c);
+int conn_call_wait(domino *d, struct conn_call *c, nng_msg **reply);
+void conn_call_drop(struct conn_call *c);
+
+/*
  * conn_roundtrip() plus decoding: the reply is pre-checked and unpacked;
  * {ok: false, err} becomes domino_err_from_code(code) with err.msg as the
  * error text. On success r holds the reply (conn_reply_free); on failure
  * r needs no freeing.
  */
 int conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r);
+
+/* The decoding of conn_rpc() on a reply message, which r then owns
+ * (and frees on failure). */
+int conn_decode(nng_msg *msg, struct conn_reply *r);
+
+/* conn_call_wait() plus the decoding of conn_rpc(). */
+int conn_rpc_wait(domino *d, struct conn_call *c, struct conn_reply *r);
 
 void conn_reply_free(struct conn_reply *r);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "conn.h"
 #include "domino.h"
 #include "err.h"
@@ -423,23 +424,109 @@ pack_log_req(const domino *d, msgpack_sbuffer *sb,
 		msg_pack_kbool(&pk, "payload", 1);
 }
 
-/* Hand a `gone: [from, to]` of a log reply to q->on_gone. */
-static void
-report_gone(const msgpack_object *root, const struct domino_log_query *q,
-    void *arg)
-{
-	const msgpack_object *g = msg_get(root, "gone");
-	uint64_t first = 0;
+/* A log reply, read in place: the events stay bytes until each is read. */
+struct log_page {
+	uint64_t next, first, gone[2], n;
+	int more, has_next, has_gone;
+	struct mp_rd evs; /* at the first event */
+};
 
-	if (g == NULL || g->type != MSGPACK_OBJECT_ARRAY ||
-	    g->via.array.size != 2 ||
-	    g->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	    g->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return;
-	if (opt_u64(root, "first", &first) != DOMINO_OK || first == 0)
-		first = g->via.array.ptr[1].via.u64 + 1;
-	q->on_gone(arg, g->via.array.ptr[0].via.u64, g->via.array.ptr[1].via.u64,
-	    first);
+/* "gone": [from, to] */
+static int
+read_gone(struct mp_rd *r, struct log_page *p)
+{
+	uint64_t n;
+
+	if (mp_rd_array(r, &n) == 0 && n == 2 && mp_rd_uint(r, &p->gone[0]) == 0 &&
+	    mp_rd_uint(r, &p->gone[1]) == 0) {
+		p->has_gone = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Read a log reply into p without building an object tree. Takes msg;
+ * on success p->evs points into it and the caller frees it. An error
+ * reply becomes its error, like conn_rpc().
+ */
+static int
+log_page_read(nng_msg *msg, struct log_page *p)
+{
+	struct mp_rd r;
+	struct conn_reply er;
+	uint64_t n;
+	int ok = -1, have_evs = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (mp_rd_init(&r, nng_msg_body(msg), nng_msg_len(msg),
+	    &mp_default_limits) != DOMINO_OK || mp_rd_map(&r, &n) != 0)
+		goto bad;
+	for (uint64_t i = 0; i < n; i++) {
+		const char *k;
+		size_t kn;
+		int got = -1;
+
+		if (mp_rd_str(&r, &k, &kn) != 0)
+			goto bad;
+		if (mp_rd_is(k, kn, "ok")) {
+			got = mp_rd_bool(&r, &ok);
+		} else if (mp_rd_is(k, kn, "next")) {
+			if ((got = mp_rd_uint(&r, &p->next)) == 0)
+				p->has_next = 1;
+		} else if (mp_rd_is(k, kn, "more")) {
+			got = mp_rd_bool(&r, &p->more);
+		} else if (mp_rd_is(k, kn, "first")) {
+			got = mp_rd_uint(&r, &p->first);
+		} else if (mp_rd_is(k, kn, "gone")) {
+			got = read_gone(&r, p);
+		} else if (mp_rd_is(k, kn, "events") && !have_evs) {
+			if (mp_rd_nil(&r) == 0)
+				got = 0;
+			else if (mp_rd_array(&r, &p->n) == 0) {
+				p->evs = r;
+				have_evs = 1;
+				/* The events need no second walk when the
+				 * keys that matter came first. */
+				if (ok == 1 && p->has_next && i + 1 == n)
+					return DOMINO_OK;
+				for (uint64_t j = 0; j < p->n; j++)
+					if (mp_rd_skip(&r) != 0)
+						goto bad;
+				got = 0;
+			} else {
+				goto bad;
+			}
+		}
+		if (got != 0 && mp_rd_skip(&r) != 0)
+			goto bad;
+	}
+	if (ok == 0) {
+		int rv = conn_decode(msg, &er);
+		if (rv == DOMINO_OK) {
+			conn_reply_free(&er);
+			rv = conn_err(DOMINO_EPROTO, "reply from the broker lacks 'ok'");
+		}
+		return rv;
+	}
+	if (ok == 1 && p->has_next)
+		return DOMINO_OK;
+bad:
+	nng_msg_free(msg);
+	return conn_err(DOMINO_EPROTO, "malformed log reply from the broker");
+}
+
+/* How many events the next page may bring, given those already seen and
+ * n more on their way; 0 when the query's limit is reached. */
+static uint64_t
+log_want(const struct domino_log_query *q, uint64_t batch, uint64_t seen,
+    uint64_t n)
+{
+	if (q->limit == 0)
+		return batch;
+	if (seen + n >= q->limit)
+		return 0;
+	return q->limit - seen - n < batch ? q->limit - seen - n : batch;
 }
 
 int
@@ -448,9 +535,9 @@ domino_log(domino *d, const struct domino_log_query *q, domino_event_fn cb,
 {
 	static const struct domino_log_query all = {0};
 	msgpack_sbuffer sb;
-	struct conn_reply r;
-	uint64_t from, seen = 0, batch;
-	int rv = DOMINO_OK, stop = 0;
+	struct conn_call call;
+	uint64_t from, seen = 0, batch, asked;
+	int rv = DOMINO_OK, stop = 0, inflight = 0;
 
 	conn_err_clear();
 	if (q == NULL)
@@ -462,40 +549,40 @@ domino_log(domino *d, const struct domino_log_query *q, domino_event_fn cb,
 		return conn_err(DOMINO_EINVAL, "domino_log: invalid argument");
 	batch = q->batch ? q->batch : LOG_BATCH_DEFAULT;
 	msgpack_sbuffer_init(&sb);
-	while (!stop) {
-		const msgpack_object *evs;
-		uint64_t want = batch, bnext = 0, prev = from;
-		int more = 0;
+	asked = from;
+	pack_log_req(d, &sb, q, asked, log_want(q, batch, 0, 0));
+	rv = conn_call_send(d, sb.data, sb.size, &call);
+	inflight = rv == DOMINO_OK;
+	while (inflight && !stop) {
+		struct log_page p;
+		nng_msg *msg;
+		uint64_t prev = asked, want;
+		int prv = DOMINO_OK;
 
-		if (q->limit != 0 && q->limit - seen < want)
-			want = q->limit - seen;
-		pack_log_req(d, &sb, q, from, want);
-		rv = conn_rpc(d, &sb, &r);
-		if (rv != DOMINO_OK)
+		inflight = 0;
+		if ((rv = conn_call_wait(d, &call, &msg)) != DOMINO_OK ||
+		    (rv = log_page_read(msg, &p)) != DOMINO_OK)
 			break;
-		evs = msg_get(r.root, "events");
-		if (msg_u64(r.root, "next", &bnext) != DOMINO_OK ||
-		    (evs != NULL && evs->type != MSGPACK_OBJECT_ARRAY &&
-		    evs->type != MSGPACK_OBJECT_NIL)) {
-			rv = conn_err(DOMINO_EPROTO,
-			    "malformed log reply from the broker");
-			conn_reply_free(&r);
-			break;
+		/* Ask for the next page before working through this one, so
+		 * the broker reads it while the callbacks run. Asking from a
+		 * next that did not advance would return the same page. */
+		if (p.more && p.next > prev &&
+		    (want = log_want(q, batch, seen, p.n)) != 0) {
+			asked = p.next;
+			pack_log_req(d, &sb, q, asked, want);
+			prv = conn_call_send(d, sb.data, sb.size, &call);
+			inflight = prv == DOMINO_OK;
 		}
-		if (msg_bool(r.root, "more", &more) != DOMINO_OK)
-			more = 0;
-		if (q->on_gone != NULL)
-			report_gone(r.root, q, arg);
-		for (uint32_t i = 0; evs != NULL &&
-		    evs->type == MSGPACK_OBJECT_ARRAY &&
-		    i < evs->via.array.size && !stop; i++) {
+		if (q->on_gone != NULL && p.has_gone)
+			q->on_gone(arg, p.gone[0], p.gone[1],
+			    p.first != 0 ? p.first : p.gone[1] + 1);
+		for (uint64_t i = 0; i < p.n && !stop; i++) {
 			struct domino_event ev;
 
-			rv = event_from_object(&evs->via.array.ptr[i], &ev);
+			rv = event_read(&p.evs, &ev);
 			if (rv != DOMINO_OK) {
 				conn_err(rv, "malformed event in log reply "
 				    "(%s)", domino_strerror(rv));
-				stop = 1;
 				break;
 			}
 			if (ev.seq >= from) {
@@ -508,20 +595,19 @@ domino_log(domino *d, const struct domino_log_query *q, domino_event_fn cb,
 			}
 			domino_event_clear(&ev);
 		}
-		conn_reply_free(&r);
+		nng_msg_free(msg);
 		if (rv != DOMINO_OK || stop)
 			break;
-		if (bnext > from)
-			from = bnext;
-		if (!more)
-			break;
-		if (from == prev) {
-			/* Asking again would return the same batch. */
+		if (p.next > from)
+			from = p.next;
+		if (p.more && p.next <= prev)
 			rv = conn_err(DOMINO_EPROTO,
 			    "log reply says more but does not advance");
-			break;
-		}
+		else if (prv != DOMINO_OK)
+			rv = prv;
 	}
+	if (inflight)
+		conn_call_drop(&call);
 	if (next != NULL)
 		*next = from;
 	msgpack_sbuffer_destroy(&sb);

@@ -245,6 +245,7 @@ int
 mp_rd_uint(struct mp_rd *r, uint64_t *v)
 {
 	size_t at = r->pos;
+	int64_t i;
 	uint8_t b;
 
 	if (r->pos >= r->len)
@@ -256,8 +257,46 @@ mp_rd_uint(struct mp_rd *r, uint64_t *v)
 	}
 	if (b >= 0xcc && b <= 0xcf && rd_be(r, 1 << (b - 0xcc), v) == 0)
 		return 0;
+	/* A signed form holding a value >= 0 counts, as in msgpack-c. */
 	r->pos = at;
+	if (b >= 0xd0 && b <= 0xd3 && mp_rd_int(r, &i) == 0) {
+		if (i >= 0) {
+			*v = (uint64_t)i;
+			return 0;
+		}
+		r->pos = at;
+	}
 	return -1;
+}
+
+int
+mp_rd_bin(struct mp_rd *r, const void **s, size_t *n)
+{
+	size_t at = r->pos;
+	uint64_t l;
+	uint8_t b;
+
+	if (r->pos >= r->len)
+		return -1;
+	b = r->p[r->pos++];
+	if (b < 0xc4 || b > 0xc6 || rd_be(r, 1 << (b - 0xc4), &l) != 0 ||
+	    l > r->len - r->pos) {
+		r->pos = at;
+		return -1;
+	}
+	*s = r->p + r->pos;
+	*n = (size_t)l;
+	r->pos += (size_t)l;
+	return 0;
+}
+
+int
+mp_rd_nil(struct mp_rd *r)
+{
+	if (r->pos >= r->len || r->p[r->pos] != 0xc0)
+		return -1;
+	r->pos++;
+	return 0;
 }
 
 int

@@ -55,8 +55,10 @@ int mp_rd_map(struct mp_rd *r, uint64_t *n);
 int mp_rd_array(struct mp_rd *r, uint64_t *n);
 int mp_rd_str(struct mp_rd *r, const char **s, size_t *n);
 int mp_rd_int(struct mp_rd *r, int64_t *v);  /* any int that fits int64 */
-int mp_rd_uint(struct mp_rd *r, uint64_t *v); /* any int >= 0 */
+int mp_rd_uint(struct mp_rd *r, uint64_t *v); /* any int form, value >= 0 */
 int mp_rd_bool(struct mp_rd *r, int *b);
+int mp_rd_bin(struct mp_rd *r, const void **s, size_t *n);
+int mp_rd_nil(struct mp_rd *r);
 /* Step over one whole value, whatever its type. */
 int mp_rd_skip(struct mp_rd *r);
 

@@ -5,6 +5,7 @@
  * valid msgpack layout and key order and skips unknown keys.
  */
 #include <msgpack.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -249,150 +250,136 @@ domino_event_patch_seq(char *buf, size_t len, uint64_t seq)
 		buf[DOMINO_EVENT_SEQ_OFFSET + i] = (char)(seq >> (56 - 8 * i));
 }
 
-static int
-key_is(const msgpack_object *k, const char *s)
+/* The string members, by key. */
+static char **
+str_member(struct domino_event *ev, const char *k, size_t n)
 {
-	size_t n = strlen(s);
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	    memcmp(k->via.str.ptr, s, n) == 0;
+	static const struct {
+		const char *key;
+		size_t off;
+	} members[] = {
+		{"id", offsetof(struct domino_event, id)},
+		{"source", offsetof(struct domino_event, source)},
+		{"event", offsetof(struct domino_event, event)},
+		{"type", offsetof(struct domino_event, type)},
+		{"repo", offsetof(struct domino_event, repo)},
+		{"ref", offsetof(struct domino_event, ref)},
+		{"before", offsetof(struct domino_event, before)},
+		{"after", offsetof(struct domino_event, after)},
+		{"actor", offsetof(struct domino_event, actor)},
+		{"url", offsetof(struct domino_event, url)},
+	};
+
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+		if (mp_rd_is(k, n, members[i].key))
+			return (char **)((char *)ev + members[i].off);
+	return NULL;
 }
 
-/* msgpack-c leaves ptr NULL for some zero-length str/bin values; an empty
- * string must stay "" (NULL means absent to domino_event_set). */
-static const char *
-str_ptr(const char *p)
-{
-	return p != NULL ? p : "";
-}
-
+/* An array of strings, appended to the list v of n. */
 static int
-get_str(const msgpack_object *v, char **out)
+read_list(struct mp_rd *r, char ***v, size_t *n)
 {
-	if (v->type == MSGPACK_OBJECT_NIL)
-		return domino_event_set(out, NULL, 0);
-	if (v->type != MSGPACK_OBJECT_STR)
+	uint64_t c;
+
+	if (mp_rd_array(r, &c) != 0)
 		return DOMINO_EPROTO;
-	return domino_event_set(out, str_ptr(v->via.str.ptr),
-	    v->via.str.size);
-}
-
-static int
-get_list(const msgpack_object *v, char ***out, size_t *n)
-{
-	if (v->type != MSGPACK_OBJECT_ARRAY)
-		return DOMINO_EPROTO;
-	for (uint32_t i = 0; i < v->via.array.size; i++) {
-		const msgpack_object *e = &v->via.array.ptr[i];
-		if (e->type != MSGPACK_OBJECT_STR)
+	for (uint64_t i = 0; i < c; i++) {
+		const char *s;
+		size_t sn;
+		if (mp_rd_str(r, &s, &sn) != 0)
 			return DOMINO_EPROTO;
-		if (list_add(out, n, str_ptr(e->via.str.ptr),
-		    e->via.str.size) != 0)
+		if (list_add(v, n, s, sn) != 0)
 			return DOMINO_ENOMEM;
 	}
 	return DOMINO_OK;
 }
 
 static int
-get_int(const msgpack_object *v, int64_t *out)
+read_headers(struct mp_rd *r, struct domino_event *out)
 {
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		if (v->via.u64 > INT64_MAX)
-			return DOMINO_EPROTO;
-		*out = (int64_t)v->via.u64;
-	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		*out = v->via.i64;
-	} else {
+	uint64_t c;
+
+	if (mp_rd_map(r, &c) != 0)
 		return DOMINO_EPROTO;
+	for (uint64_t i = 0; i < c; i++) {
+		const char *k, *v;
+		size_t kn, vn;
+		int rv;
+		if (mp_rd_str(r, &k, &kn) != 0 || mp_rd_str(r, &v, &vn) != 0)
+			return DOMINO_EPROTO;
+		if ((rv = header_add(out, k, kn, v, vn)) != DOMINO_OK)
+			return rv;
 	}
 	return DOMINO_OK;
 }
 
-int
-event_from_object(const msgpack_object *o, struct domino_event *out)
+static int
+read_payload(struct mp_rd *r, struct domino_event *out)
 {
+	const void *p;
+	size_t n;
+
+	if (mp_rd_bin(r, &p, &n) != 0 &&
+	    mp_rd_str(r, (const char **)&p, &n) != 0)
+		return DOMINO_EPROTO;
+	/* A repeated key replaces the earlier value. */
+	free(out->payload);
+	out->payload_len = 0;
+	if ((out->payload = malloc(n ? n : 1)) == NULL)
+		return DOMINO_ENOMEM;
+	memcpy(out->payload, p, n);
+	out->payload_len = n;
+	return DOMINO_OK;
+}
+
+int
+event_read(struct mp_rd *r, struct domino_event *out)
+{
+	uint64_t n, u;
 	int rv = DOMINO_OK;
 
 	domino_event_init(out);
-	if (o->type != MSGPACK_OBJECT_MAP)
+	if (mp_rd_map(r, &n) != 0)
 		return DOMINO_EPROTO;
-	for (uint32_t i = 0; i < o->via.map.size && rv == DOMINO_OK; i++) {
-		const msgpack_object *k = &o->via.map.ptr[i].key;
-		const msgpack_object *v = &o->via.map.ptr[i].val;
+	for (uint64_t i = 0; i < n && rv == DOMINO_OK; i++) {
+		const char *k, *s;
+		size_t kn, sn;
+		char **m;
 
-		if (key_is(k, "seq")) {
-			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		if (mp_rd_str(r, &k, &kn) != 0) {
+			/* Keys are strings; anything else is skipped. */
+			if (mp_rd_skip(r) != 0 || mp_rd_skip(r) != 0)
+				rv = DOMINO_EPROTO;
+			continue;
+		}
+		if ((m = str_member(out, k, kn)) != NULL) {
+			if (mp_rd_nil(r) == 0)
+				rv = domino_event_set(m, NULL, 0);
+			else if (mp_rd_str(r, &s, &sn) == 0)
+				rv = domino_event_set(m, s, sn);
+			else
+				rv = DOMINO_EPROTO;
+		} else if (mp_rd_is(k, kn, "seq")) {
+			if (mp_rd_uint(r, &u) != 0)
 				rv = DOMINO_EPROTO;
 			else
-				out->seq = v->via.u64;
-		} else if (key_is(k, "time")) {
-			rv = get_int(v, &out->time);
-		} else if (key_is(k, "id")) {
-			rv = get_str(v, &out->id);
-		} else if (key_is(k, "source")) {
-			rv = get_str(v, &out->source);
-		} else if (key_is(k, "event")) {
-			rv = get_str(v, &out->event);
-		} else if (key_is(k, "type")) {
-			rv = get_str(v, &out->type);
-		} else if (key_is(k, "repo")) {
-			rv = get_str(v, &out->repo);
-		} else if (key_is(k, "ref")) {
-			rv = get_str(v, &out->ref);
-		} else if (key_is(k, "before")) {
-			rv = get_str(v, &out->before);
-		} else if (key_is(k, "after")) {
-			rv = get_str(v, &out->after);
-		} else if (key_is(k, "actor")) {
-			rv = get_str(v, &out->actor);
-		} else if (key_is(k, "url")) {
-			rv = get_str(v, &out->url);
-		} else if (key_is(k, "depends_on")) {
-			rv = get_list(v, &out->depends_on, &out->n_depends_on);
-		} else if (key_is(k, "via")) {
-			rv = get_list(v, &out->via, &out->n_via);
-		} else if (key_is(k, "headers")) {
-			if (v->type != MSGPACK_OBJECT_MAP) {
+				out->seq = u;
+		} else if (mp_rd_is(k, kn, "time")) {
+			if (mp_rd_int(r, &out->time) != 0)
 				rv = DOMINO_EPROTO;
-				break;
-			}
-			for (uint32_t j = 0; j < v->via.map.size; j++) {
-				const msgpack_object *hk = &v->via.map.ptr[j].key;
-				const msgpack_object *hv = &v->via.map.ptr[j].val;
-				if (hk->type != MSGPACK_OBJECT_STR ||
-				    hv->type != MSGPACK_OBJECT_STR) {
-					rv = DOMINO_EPROTO;
-					break;
-				}
-				rv = header_add(out, str_ptr(hk->via.str.ptr),
-				    hk->via.str.size, str_ptr(hv->via.str.ptr),
-				    hv->via.str.size);
-				if (rv != DOMINO_OK)
-					break;
-			}
-		} else if (key_is(k, "payload")) {
-			const char *p;
-			size_t n;
-			if (v->type == MSGPACK_OBJECT_BIN) {
-				p = str_ptr(v->via.bin.ptr);
-				n = v->via.bin.size;
-			} else if (v->type == MSGPACK_OBJECT_STR) {
-				p = str_ptr(v->via.str.ptr);
-				n = v->via.str.size;
-			} else {
-				rv = DOMINO_EPROTO;
-				break;
-			}
-			/* A repeated key replaces the earlier value. */
-			free(out->payload);
-			out->payload_len = 0;
-			if ((out->payload = malloc(n ? n : 1)) == NULL) {
-				rv = DOMINO_ENOMEM;
-				break;
-			}
-			memcpy(out->payload, p, n);
-			out->payload_len = n;
+		} else if (mp_rd_is(k, kn, "depends_on")) {
+			rv = read_list(r, &out->depends_on, &out->n_depends_on);
+		} else if (mp_rd_is(k, kn, "via")) {
+			rv = read_list(r, &out->via, &out->n_via);
+		} else if (mp_rd_is(k, kn, "headers")) {
+			rv = read_headers(r, out);
+		} else if (mp_rd_is(k, kn, "payload")) {
+			rv = read_payload(r, out);
+		} else if (mp_rd_skip(r) != 0) {
+			/* "v" and unknown keys are skipped. */
+			rv = DOMINO_EPROTO;
 		}
-		/* "v" and unknown keys are skipped. */
 	}
 	if (rv != DOMINO_OK)
 		domino_event_clear(out);
@@ -402,32 +389,23 @@ event_from_object(const msgpack_object *o, struct domino_event *out)
 int
 domino_event_decode(const void *buf, size_t len, struct domino_event *out)
 {
-	msgpack_unpacked u;
-	size_t used = 0, off = 0;
+	struct mp_rd r;
 	int rv;
 
 	domino_event_init(out);
-	rv = mp_check(buf, len, &mp_default_limits, &used);
-	if (rv != DOMINO_OK)
+	if ((rv = mp_rd_init(&r, buf, len, &mp_default_limits)) != DOMINO_OK)
 		return rv;
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, buf, used, &off) != MSGPACK_UNPACK_SUCCESS)
-		rv = DOMINO_EINVAL;
-	else
-		rv = event_from_object(&u.data, out);
-	msgpack_unpacked_destroy(&u);
-	return rv;
+	return event_read(&r, out);
 }
 
-/* Check buf and read the header of the map it must hold: r is left at the
- * first key, bounded to the one object. */
+/* Read the header of the map buf must hold: r is left at the first key.
+ * Not pre-checked as a whole (these readers serve domino's own encoded
+ * events on hot paths); each value is still read within buf's bounds and
+ * skipped under the default limits. */
 static int
 rd_map(struct mp_rd *r, const void *buf, size_t len, uint64_t *n)
 {
-	int rv = mp_rd_init(r, buf, len, &mp_default_limits);
-
-	if (rv != DOMINO_OK)
-		return rv;
+	(void)mp_rd_init(r, buf, len, NULL);
 	return mp_rd_map(r, n) == 0 ? DOMINO_OK : DOMINO_EPROTO;
 }
 
@@ -444,7 +422,6 @@ domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
 		return rv;
 	v->n_keys = n;
 	v->head_len = r.pos;
-	v->len = r.len;
 	for (uint64_t i = 0; i < n; i++) {
 		size_t at = r.pos, kn;
 		const char *k;
@@ -469,6 +446,7 @@ domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
 			}
 		}
 	}
+	v->len = r.pos;
 	return DOMINO_OK;
 }
 

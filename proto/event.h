@@ -5,8 +5,8 @@
  * On the wire an event is a msgpack map with string keys (proto/README.md).
  * Unknown keys are skipped on decode so the format can grow. This module
  * does not verify outside input by itself: domino_event_decode() runs the
- * bounded pre-check (check.h) first, event_from_object() expects an object
- * that already passed it.
+ * bounded pre-check (check.h) first, event_read() expects bytes that
+ * already passed it.
  */
 #ifndef DOMINO_EVENT_H
 #define DOMINO_EVENT_H
@@ -110,28 +110,32 @@ struct domino_event_view {
 };
 
 /*
- * Fill *v from buf. The event is checked like domino_event_decode's
- * pre-check. With payload_off and payload_span a reader can copy the event
+ * Fill *v from buf. Every read stays within buf and every skipped value is
+ * bounded like domino_event_decode's pre-check, but the event is not
+ * pre-checked as a whole: a malformed map fails when the bad value is
+ * reached. It is for domino's own stored events. With payload_off and payload_span a reader can copy the event
  * without its payload (a new map header with n_keys - 1, then the bytes
  * around the span) instead of decoding and re-encoding it.
- * Returns DOMINO_OK, the pre-check's errors, or DOMINO_EPROTO.
+ * Returns DOMINO_OK or DOMINO_EPROTO.
  */
 int domino_event_view(const void *buf, size_t len, struct domino_event_view *v);
 
 /*
- * Read the seq, repo and ref of an encoded event without allocating.
- * repo/ref point into buf and are not NUL-terminated. Used by the writer and
- * the store's index on their hot paths.
+ * Read the seq, repo and ref of an encoded event without allocating, with
+ * the bounds of domino_event_view(). repo/ref point into buf and are not
+ * NUL-terminated. Used by the writer and the store's index on their hot
+ * paths.
  */
 int domino_event_peek(const void *buf, size_t len, uint64_t *seq,
     const char **repo, size_t *repo_len, const char **ref, size_t *ref_len);
 
 /* Internal to domino (proto, broker, client): msgpack-level pieces. */
-struct msgpack_object;
+struct mp_rd;
 struct msgpack_packer;
 
-/* Fill *out from a decoded msgpack map (already pre-checked). */
-int event_from_object(const struct msgpack_object *o, struct domino_event *out);
+/* Read one event map at r's cursor into *out (r is over bytes that passed
+ * the pre-check); on failure *out is cleared. */
+int event_read(struct mp_rd *r, struct domino_event *out);
 
 /* Pack ev as a map; with_payload false leaves the payload out. */
 int event_pack(struct msgpack_packer *pk, const struct domino_event *ev,

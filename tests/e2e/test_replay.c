@@ -92,6 +92,80 @@ publish(const char *repo)
 	return seq;
 }
 
+/* What a domino_log walk saw; stops (returns 1) at seq stop_at. */
+struct walk {
+	uint64_t n, last, stop_at, bad;
+	const char *repo; /* every event must be of it, when set */
+};
+
+static int
+walk_cb(void *arg, const struct domino_event *ev)
+{
+	struct walk *w = arg;
+
+	if (ev->seq <= w->last || ev->repo == NULL ||
+	    (w->repo != NULL && strcmp(ev->repo, w->repo) != 0) ||
+	    ev->payload != NULL || ev->id == NULL || ev->time == 0)
+		w->bad++;
+	w->last = ev->seq;
+	w->n++;
+	return w->stop_at != 0 && ev->seq >= w->stop_at;
+}
+
+/* domino_log asks for the next page while it works through one: every
+ * way a walk can end (the log's end, a limit, a callback that stops, a
+ * filter, a refused query) leaves the right events, next and handle. */
+Test(replay, paged_log_walks_end_where_they_should)
+{
+	struct domino_log_query q = {.batch = 7};
+	struct walk w = {0};
+	uint64_t next = 0;
+
+	for (int i = 0; i < 100; i++)
+		publish(i % 4 == 0 ? "github.com/acme/core" : "github.com/acme/other");
+
+	cr_assert_eq(domino_log(d, &q, walk_cb, &w, &next), DOMINO_OK, "%s",
+	    domino_errmsg());
+	cr_assert_eq(w.n, 100);
+	cr_assert_eq(w.bad, 0);
+	cr_assert_eq(next, 101);
+
+	w = (struct walk){0};
+	q = (struct domino_log_query){.batch = 7, .from = 3, .limit = 20};
+	cr_assert_eq(domino_log(d, &q, walk_cb, &w, &next), DOMINO_OK);
+	cr_assert_eq(w.n, 20);
+	cr_assert_eq(w.last, 22);
+	cr_assert_eq(next, 23);
+
+	/* Stopped inside a page while the next one is on its way. */
+	w = (struct walk){.stop_at = 30};
+	q = (struct domino_log_query){.batch = 7};
+	cr_assert_eq(domino_log(d, &q, walk_cb, &w, &next), DOMINO_OK);
+	cr_assert_eq(w.n, 30);
+	cr_assert_eq(next, 31);
+
+	/* A filter: pages skip what does not match; next is past the end. */
+	w = (struct walk){.repo = "github.com/acme/core"};
+	q = (struct domino_log_query){.batch = 3, .filter = "github.com/acme/core"};
+	cr_assert_eq(domino_log(d, &q, walk_cb, &w, &next), DOMINO_OK);
+	cr_assert_eq(w.n, 25);
+	cr_assert_eq(w.bad, 0);
+	cr_assert_eq(next, 101);
+
+	/* A refused query is the broker's own error, and the handle works
+	 * on after it. */
+	w = (struct walk){0};
+	q = (struct domino_log_query){.filter = "@refs/heads/main"};
+	cr_assert_eq(domino_log(d, &q, walk_cb, &w, NULL), DOMINO_EINVAL);
+	cr_assert(strstr(domino_errmsg(), "filter must be REPO") != NULL, "%s",
+	    domino_errmsg());
+	cr_assert_eq(w.n, 0);
+	q = (struct domino_log_query){.from = 100};
+	cr_assert_eq(domino_log(d, &q, walk_cb, &w, &next), DOMINO_OK);
+	cr_assert_eq(w.n, 1);
+	cr_assert_eq(next, 101);
+}
+
 /* What a subscriber saw. */
 struct rec {
 	pthread_mutex_t mu;

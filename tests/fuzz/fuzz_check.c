@@ -4,7 +4,8 @@
  * mp_check() must never read past len, and whatever it accepts must be
  * safe to hand to msgpack-c — so an accepted prefix is unpacked, and the
  * unpacker must agree on its size. Tight limits are tried as well as the
- * default ones.
+ * default ones. The mp_rd_* cursor reader walks the same bytes unchecked,
+ * trying every reader at each step: no read may leave the buffer.
  */
 #include <msgpack.h>
 #include <stdint.h>
@@ -15,6 +16,40 @@
 #include "err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Read buf value by value with whichever reader takes the next byte. */
+static void
+walk(const uint8_t *buf, size_t size)
+{
+	struct mp_rd r;
+
+	mp_rd_init(&r, buf, size, NULL);
+	while (r.pos < r.len) {
+		const char *s;
+		const void *b;
+		size_t n, at = r.pos;
+		uint64_t u;
+		int64_t i;
+		int t;
+
+		if (mp_rd_str(&r, &s, &n) == 0) {
+			if (s + n > (const char *)buf + size)
+				abort();
+		} else if (mp_rd_bin(&r, &b, &n) == 0) {
+			if ((const uint8_t *)b + n > buf + size)
+				abort();
+		} else if (mp_rd_map(&r, &u) != 0 && mp_rd_array(&r, &u) != 0 &&
+		    mp_rd_uint(&r, &u) != 0 && mp_rd_int(&r, &i) != 0 &&
+		    mp_rd_bool(&r, &t) != 0 && mp_rd_nil(&r) != 0) {
+			if (r.pos != at)
+				abort(); /* a refused read moved the cursor */
+			if (mp_rd_skip(&r) != 0)
+				break;
+		}
+		if (r.pos <= at || r.pos > r.len)
+			abort();
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,6 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    used2 != used)
 			abort();
 	}
+	walk(buf, size);
 	free(buf);
 	return 0;
 }

@@ -440,3 +440,34 @@ Test(check, reader_unchecked_stays_in_bounds)
 		    "cut %zu read a value it does not hold", cut);
 	}
 }
+
+Test(check, reader_bin_nil_and_signed_non_negative)
+{
+	struct mp_rd r;
+	const void *b;
+	size_t n;
+	uint64_t u;
+
+	msgpack_pack_bin_with_body(&pk, "ab", 2);
+	msgpack_pack_bin_with_body(&pk, big, 300);
+	msgpack_pack_nil(&pk);
+	msgpack_sbuffer_write(&sb, "\xd1\x00\x05", 3); /* int16 5 */
+	msgpack_sbuffer_write(&sb, "\xd0\xff", 2);     /* int8 -1 */
+	mp_rd_init(&r, sb.data, sb.size, NULL);
+	cr_assert_eq(mp_rd_nil(&r), -1);
+	cr_assert_eq(mp_rd_bin(&r, &b, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_arr_eq(b, "ab", 2);
+	cr_assert_eq(mp_rd_bin(&r, &b, &n), 0);
+	cr_assert_eq(n, 300);
+	cr_assert_eq(mp_rd_bin(&r, &b, &n), -1);
+	cr_assert_eq(mp_rd_nil(&r), 0);
+	cr_assert_eq(mp_rd_uint(&r, &u), 0);
+	cr_assert_eq(u, 5);
+	cr_assert_eq(mp_rd_uint(&r, &u), -1);
+	cr_assert_eq(r.pos, sb.size - 2, "a refused read moved the cursor");
+	/* A bin whose length runs past the end is refused. */
+	mp_rd_init(&r, "\xc4\x05" "ab", 4, NULL);
+	cr_assert_eq(mp_rd_bin(&r, &b, &n), -1);
+	cr_assert_eq(r.pos, 0);
+}
