@@ -22,6 +22,7 @@
 #include "config.h"
 #include "err.h"
 #include "forge/forge.h"
+#include "forge/jarena.h"
 #include "ingest.h"
 #include "log.h"
 #include "prepare.h"
@@ -348,8 +349,15 @@ process(struct ireq *r)
 	char msg[256];
 	int rv;
 
-	if (r->forge->verify(&fr, &cred, &fe) != 0 ||
-	    r->forge->normalize(&fr, &r->out, &fe) != 0) {
+	rv = r->forge->verify(&fr, &cred, &fe);
+	if (rv == 0) {
+		/* normalize deletes every cJSON tree it makes before it
+		 * returns; what it keeps is copied out with malloc. */
+		jarena_begin();
+		rv = r->forge->normalize(&fr, &r->out, &fe);
+		jarena_end();
+	}
+	if (rv != 0) {
 		reply_error(in, r->srv_aio, (uint16_t)fe.status, fe.code, fe.msg,
 		    r->forge->name, r->out.n ? r->out.ev[0].id : NULL, 0);
 		goto fail;
@@ -527,6 +535,7 @@ ingest_open(const struct config *cfg, struct writer *w,
 
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return DOMINO_ENOMEM;
+	jarena_install();
 	in->cfg = cfg;
 	in->w = w;
 	pthread_mutex_init(&in->mu, NULL);

@@ -16,11 +16,18 @@
  *         sockets (NNG_OPT_RECVBUF 8192) subscribed to everything; loss
  *         counted by sequence gaps, as in the other fan-out drivers
  *
- * Both listen on tcp://127.0.0.1 port 0 and dial the bound port. Nothing
- * is stored: these are what nng itself does, not what a broker does.
+ * http    --port P --secs S            nng's HTTP server on 127.0.0.1:P
+ *         answering 202 to every POST under /hooks once nng has read its
+ *         body, for S seconds (or until SIGTERM); wrk drives it with
+ *         scenario 1's requests. domino's webhook endpoint runs on it.
+ *
+ * echo and pubsub listen on tcp://127.0.0.1 port 0 and dial the bound
+ * port. Nothing is stored: these are what nng itself does, not what a
+ * broker does.
  * Payload layout as in bench_nats.c.
  */
 #include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -339,6 +346,72 @@ mode_pubsub(int argc, char **argv)
 	return 0;
 }
 
+static void
+http_handle(nng_aio *aio)
+{
+	nng_http_res *res;
+
+	if (nng_http_res_alloc(&res) != 0) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_http_res_set_status(res, 202);
+	/* A small JSON answer, as domino gives; it also sets Content-Length. */
+	nng_http_res_set_header(res, "Content-Type", "application/json");
+	if (nng_http_res_copy_data(res, "{\"ok\":true}", 11) != 0) {
+		nng_http_res_free(res);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static volatile sig_atomic_t g_term;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	g_term = 1;
+}
+
+static int
+mode_http(int argc, char **argv)
+{
+	long port = arg_long(argc, argv, "--port", 0);
+	long secs = arg_long(argc, argv, "--secs", 60);
+	nng_http_server *srv;
+	nng_http_handler *h;
+	nng_url *url;
+	char u[64];
+	int rv;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%ld", port);
+	if ((rv = nng_url_parse(&url, u)) != 0 ||
+	    (rv = nng_http_server_hold(&srv, url)) != 0 ||
+	    (rv = nng_http_handler_alloc(&h, "/hooks", http_handle)) != 0) {
+		fprintf(stderr, "bench_nng: http: %s\n", nng_strerror(rv));
+		return 1;
+	}
+	nng_http_handler_set_method(h, "POST");
+	nng_http_handler_set_tree(h);
+	nng_http_handler_collect_body(h, true, 1 << 20);
+	if ((rv = nng_http_server_add_handler(srv, h)) != 0 ||
+	    (rv = nng_http_server_start(srv)) != 0) {
+		fprintf(stderr, "bench_nng: http: %s\n", nng_strerror(rv));
+		return 1;
+	}
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	for (int64_t end = mono_ns() + secs * 1000000000ll;
+	    !g_term && mono_ns() < end;)
+		sleep_until_mono(mono_ns() + 100000000);
+	nng_http_server_release(srv);
+	nng_url_free(url);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -352,7 +425,9 @@ main(int argc, char **argv)
 		return mode_echo(argc, argv);
 	if (strcmp(mode, "pubsub") == 0)
 		return mode_pubsub(argc, argv);
-	fprintf(stderr, "usage: bench_nng echo|pubsub [--conc C] [--subs K] "
-	    "[--secs S] [--size B]\n");
+	if (strcmp(mode, "http") == 0)
+		return mode_http(argc, argv);
+	fprintf(stderr, "usage: bench_nng echo|pubsub|http [--conc C] [--subs K] "
+	    "[--secs S] [--size B] [--port P]\n");
 	return 2;
 }

@@ -23,6 +23,7 @@ BEGIN {
 	dur["redis-xrange"] = "reads the in-memory stream"
 	dur["nng-echo"] = "none: nng req/rep round trip, nothing stored (the transport ceiling domino's publish rides on)"
 	dur["nng-pub"] = "none: nng pub0 to sub0 over tcp, live only (the transport under domino's fan-out)"
+	dur["nng-http"] = "none: nng's HTTP server answers 202 after reading the body, nothing parsed or stored (the library under domino's webhook endpoint)"
 	dur["nginx-post"] = "none: answers 202 to wrk's ~600 B JSON POSTs, 16 keep-alive conns (the receiver's ceiling)"
 	ddur["3"] = "published durably; live fan-out lossy by design, gaps counted"
 	ddur["5"] = "reads the LMDB log"
@@ -33,7 +34,7 @@ BEGIN {
 	nlab = (nl >= 1000 && nl % 1000 == 0) ? (nl / 1000) "k" : nl
 
 	n = 0
-	row("1", "rps", "1 webhook ingest, signed GitHub push, 32 conns", "req/s", "webhook nginx")
+	row("1", "rps", "1 webhook ingest, signed GitHub push, 32 conns", "req/s", "webhook nginx nng-http")
 	row("2.c1", "rate", "2 durable publish 512 B, 1 publisher", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1 nng-echo")
 	row("2.c50", "rate", "2 durable publish 512 B, 50 publishers", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1 nng-echo")
 	row("3.s1", "rate", "3 fan-out 512 B, 1 subscriber", "deliveries/s", "nats-core redis-pubsub mqtt-qos0 nng-pub")
