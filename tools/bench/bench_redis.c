@@ -332,7 +332,7 @@ mode_lat(int argc, char **argv)
 static int
 mode_load(int argc, char **argv)
 {
-	long n = arg_long(argc, argv, "--n", 1000);
+	long n = arg_long(argc, argv, "--n", 1000), errs = 0;
 	redisContext *c = conn();
 	char *buf = malloc((size_t)g_size);
 	int64_t t0 = mono_ns(), el;
@@ -346,15 +346,18 @@ mode_load(int argc, char **argv)
 			    (size_t)g_size);
 		}
 		for (long j = 0; j < m; j++) {
-			void *r = NULL;
-			if (redisGetReply(c, &r) != REDIS_OK)
+			redisReply *r = NULL;
+			if (redisGetReply(c, (void **)&r) != REDIS_OK)
 				die("xadd: %s", c->errstr);
+			if (r->type == REDIS_REPLY_ERROR && errs++ == 0)
+				fprintf(stderr, "bench_redis: load: %s\n", r->str);
 			freeReplyObject(r);
 		}
 		i += m;
 	}
 	el = mono_ns() - t0;
-	result("value=%.0f ok=%ld secs=%.2f", (double)n / ((double)el / 1e9), n,
+	result("value=%.0f ok=%ld errors=%ld secs=%.2f",
+	    (double)(n - errs) / ((double)el / 1e9), n - errs, errs,
 	    (double)el / 1e9);
 	free(buf);
 	redisFree(c);
@@ -389,6 +392,9 @@ mode_replay(int argc, char **argv)
 	result("value=%.0f events=%ld secs=%.2f",
 	    (double)got / ((double)el / 1e9), got, (double)el / 1e9);
 	redisFree(c);
+	if (got < n)
+		fprintf(stderr, "bench_redis: replay: the stream holds %ld of "
+		    "the %ld events\n", got, n);
 	return got >= n ? 0 : 1;
 }
 
