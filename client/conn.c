@@ -280,18 +280,6 @@ conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r)
 	return rv != DOMINO_OK ? rv : conn_decode(msg, r);
 }
 
-int
-conn_rpc_wait(domino *d, struct conn_call *c, struct conn_reply *r)
-{
-	nng_msg *msg;
-	int rv;
-
-	memset(r, 0, sizeof(*r));
-	msgpack_unpacked_init(&r->u);
-	rv = conn_call_wait(d, c, &msg);
-	return rv != DOMINO_OK ? rv : conn_decode(msg, r);
-}
-
 void
 conn_reply_free(struct conn_reply *r)
 {

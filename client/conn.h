@@ -84,9 +84,9 @@ int conn_roundtrip(domino *d, const void *req, size_t len, nng_msg **reply);
 /*
  * conn_roundtrip() in two halves, so that a caller can have a request in
  * flight while it works (each call has its own nng context):
- * conn_call_send() sends and starts receiving; conn_call_wait() or
- * conn_rpc_wait() gets the reply, conn_call_drop() abandons it. Each
- * ends the call.
+ * conn_call_send() sends and starts receiving; conn_call_wait() gets the
+ * reply (conn_decode() decodes it like conn_rpc()), conn_call_drop()
+ * abandons it. Each ends the call.
  */
 struct conn_call {
 	nng_ctx ctx;
@@ -110,9 +110,6 @@ int conn_rpc(domino *d, const msgpack_sbuffer *req, struct conn_reply *r);
 /* The decoding of conn_rpc() on a reply message, which r then owns
  * (and frees on failure). */
 int conn_decode(nng_msg *msg, struct conn_reply *r);
-
-/* conn_call_wait() plus the decoding of conn_rpc(). */
-int conn_rpc_wait(domino *d, struct conn_call *c, struct conn_reply *r);
 
 void conn_reply_free(struct conn_reply *r);
 
