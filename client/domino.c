@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
 #include "conn.h"
 #include "domino.h"
 #include "err.h"
 #include "event.h"
+#include "logpage.h"
 #include "msg.h"
 #include "sub.h"
 
@@ -424,94 +424,26 @@ pack_log_req(const domino *d, msgpack_sbuffer *sb,
 		msg_pack_kbool(&pk, "payload", 1);
 }
 
-/* A log reply, read in place: the events stay bytes until each is read. */
-struct log_page {
-	uint64_t next, first, gone[2], n;
-	int more, has_next, has_gone;
-	struct mp_rd evs; /* at the first event */
-};
-
-/* "gone": [from, to] */
-static int
-read_gone(struct mp_rd *r, struct log_page *p)
-{
-	uint64_t n;
-
-	if (mp_rd_array(r, &n) == 0 && n == 2 && mp_rd_uint(r, &p->gone[0]) == 0 &&
-	    mp_rd_uint(r, &p->gone[1]) == 0) {
-		p->has_gone = 1;
-		return 0;
-	}
-	return -1;
-}
-
 /*
- * Read a log reply into p without building an object tree. Takes msg;
- * on success p->evs points into it and the caller frees it. An error
- * reply becomes its error, like conn_rpc().
+ * Read a log reply into p. Takes msg; on success p->evs points into it
+ * and the caller frees it. An error reply becomes its error, like
+ * conn_rpc().
  */
 static int
 log_page_read(nng_msg *msg, struct log_page *p)
 {
-	struct mp_rd r;
 	struct conn_reply er;
-	uint64_t n;
-	int ok = -1, have_evs = 0;
+	int rv = log_page_parse(nng_msg_body(msg), nng_msg_len(msg), p);
 
-	memset(p, 0, sizeof(*p));
-	if (mp_rd_init(&r, nng_msg_body(msg), nng_msg_len(msg),
-	    &mp_default_limits) != DOMINO_OK || mp_rd_map(&r, &n) != 0)
-		goto bad;
-	for (uint64_t i = 0; i < n; i++) {
-		const char *k;
-		size_t kn;
-		int got = -1;
-
-		if (mp_rd_str(&r, &k, &kn) != 0)
-			goto bad;
-		if (mp_rd_is(k, kn, "ok")) {
-			got = mp_rd_bool(&r, &ok);
-		} else if (mp_rd_is(k, kn, "next")) {
-			if ((got = mp_rd_uint(&r, &p->next)) == 0)
-				p->has_next = 1;
-		} else if (mp_rd_is(k, kn, "more")) {
-			got = mp_rd_bool(&r, &p->more);
-		} else if (mp_rd_is(k, kn, "first")) {
-			got = mp_rd_uint(&r, &p->first);
-		} else if (mp_rd_is(k, kn, "gone")) {
-			got = read_gone(&r, p);
-		} else if (mp_rd_is(k, kn, "events") && !have_evs) {
-			if (mp_rd_nil(&r) == 0)
-				got = 0;
-			else if (mp_rd_array(&r, &p->n) == 0) {
-				p->evs = r;
-				have_evs = 1;
-				/* The events need no second walk when the
-				 * keys that matter came first. */
-				if (ok == 1 && p->has_next && i + 1 == n)
-					return DOMINO_OK;
-				for (uint64_t j = 0; j < p->n; j++)
-					if (mp_rd_skip(&r) != 0)
-						goto bad;
-				got = 0;
-			} else {
-				goto bad;
-			}
-		}
-		if (got != 0 && mp_rd_skip(&r) != 0)
-			goto bad;
-	}
-	if (ok == 0) {
-		int rv = conn_decode(msg, &er);
-		if (rv == DOMINO_OK) {
+	if (rv == DOMINO_OK)
+		return DOMINO_OK;
+	if (rv == DOMINO_EREMOTE) {
+		if ((rv = conn_decode(msg, &er)) == DOMINO_OK) {
 			conn_reply_free(&er);
 			rv = conn_err(DOMINO_EPROTO, "reply from the broker lacks 'ok'");
 		}
 		return rv;
 	}
-	if (ok == 1 && p->has_next)
-		return DOMINO_OK;
-bad:
 	nng_msg_free(msg);
 	return conn_err(DOMINO_EPROTO, "malformed log reply from the broker");
 }
