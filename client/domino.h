@@ -241,7 +241,9 @@ struct domino_log_query {
 
 /*
  * Read the durable log in seq order: sends `log` requests in batches,
- * following the broker's `next`/`more`, and calls cb once per event.
+ * following the broker's `next`/`more`, and calls cb once per event. The
+ * request for the next batch is sent before cb sees this batch's events,
+ * so the broker reads it meanwhile; a walk that stops early abandons it.
  *
  * q:    the query; NULL reads the whole log.
  * cb:   called on the calling thread with a borrowed event (see
