@@ -260,11 +260,15 @@ op_log(struct call *call)
 		}
 		rv = store_reader_next(r, &seq, &data, &len);
 	}
-	for (int i = 0; i < 8; i++)
-		sb->data[next_at + 1 + i] = (char)(next >> (56 - 8 * i));
-	sb->data[more_at] = more ? (char)0xc3 : (char)0xc2;
-	for (int i = 0; i < 4; i++)
-		sb->data[count_at + 1 + i] = (char)(count >> (24 - 8 * i));
+	/* Out of memory the writes above may have been dropped: patch only
+	 * inside what the buffer holds. */
+	if (sb->data != NULL && count_at + 5 <= sb->size) {
+		for (int i = 0; i < 8; i++)
+			sb->data[next_at + 1 + i] = (char)(next >> (56 - 8 * i));
+		sb->data[more_at] = more ? (char)0xc3 : (char)0xc2;
+		for (int i = 0; i < 4; i++)
+			sb->data[count_at + 1 + i] = (char)(count >> (24 - 8 * i));
+	}
 out:
 	store_reader_close(r);
 	topic_filter_clear(&f);

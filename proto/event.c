@@ -318,10 +318,12 @@ static int
 read_payload(struct mp_rd *r, struct domino_event *out)
 {
 	const void *p;
+	const char *s;
 	size_t n;
 
-	if (mp_rd_bin(r, &p, &n) != 0 &&
-	    mp_rd_str(r, (const char **)&p, &n) != 0)
+	if (mp_rd_str(r, &s, &n) == 0)
+		p = s;
+	else if (mp_rd_bin(r, &p, &n) != 0)
 		return DOMINO_EPROTO;
 	/* A repeated key replaces the earlier value. */
 	free(out->payload);
