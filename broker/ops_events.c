@@ -170,7 +170,7 @@ op_log(struct call *call)
 	const struct control_env *e = call->env;
 	uint64_t from = 1, limit = LOG_LIMIT_DEFAULT, seq, next, count = 0, first;
 	int64_t since = INT64_MIN, until = INT64_MAX;
-	int with_payload = 0, more = 0, rv;
+	int with_payload = 0, more = 0, rv, werr = 0;
 	struct topic_filter f = {0};
 	struct store_reader *r = NULL;
 	msgpack_sbuffer *sb = call->sb;
@@ -208,29 +208,29 @@ op_log(struct call *call)
 	 * whose count is filled in at the end, like next (a fixed-width
 	 * uint64) and more; those come first, so a reader can ask for the
 	 * next page before it reads the events. */
-	msgpack_pack_map(&call->pk, 6 + (from < first));
-	msg_pack_kbool(&call->pk, "ok", 1);
-	msg_pack_ku64(&call->pk, "first", first);
+	werr |= msgpack_pack_map(&call->pk, 6 + (from < first));
+	werr |= msg_pack_kbool(&call->pk, "ok", 1);
+	werr |= msg_pack_ku64(&call->pk, "first", first);
 	if (from < first) {
 		/* Say which range is gone rather than skipping it silently. */
-		msg_pack_cstr(&call->pk, "gone");
-		msgpack_pack_array(&call->pk, 2);
-		msgpack_pack_uint64(&call->pk, from);
-		msgpack_pack_uint64(&call->pk, first - 1);
+		werr |= msg_pack_cstr(&call->pk, "gone");
+		werr |= msgpack_pack_array(&call->pk, 2);
+		werr |= msgpack_pack_uint64(&call->pk, from);
+		werr |= msgpack_pack_uint64(&call->pk, first - 1);
 	}
-	msg_pack_ku64(&call->pk, "last", store_last_seq(e->st));
-	msg_pack_cstr(&call->pk, "next");
+	werr |= msg_pack_ku64(&call->pk, "last", store_last_seq(e->st));
+	werr |= msg_pack_cstr(&call->pk, "next");
 	next_at = sb->size;
-	msgpack_sbuffer_write(sb, "\xcf\0\0\0\0\0\0\0\0", 9);
-	msg_pack_cstr(&call->pk, "more");
+	werr |= msgpack_sbuffer_write(sb, "\xcf\0\0\0\0\0\0\0\0", 9);
+	werr |= msg_pack_cstr(&call->pk, "more");
 	more_at = sb->size;
-	msgpack_pack_false(&call->pk);
-	msg_pack_cstr(&call->pk, "events");
+	werr |= msgpack_pack_false(&call->pk);
+	werr |= msg_pack_cstr(&call->pk, "events");
 	count_at = sb->size;
-	msgpack_sbuffer_write(sb, "\xdd\0\0\0\0", 5);
+	werr |= msgpack_sbuffer_write(sb, "\xdd\0\0\0\0", 5);
 	start = sb->size;
 	rv = store_reader_seek(r, from, &seq, &data, &len);
-	while (rv == DOMINO_OK) {
+	while (rv == DOMINO_OK && werr == 0) {
 		struct domino_event_view ev;
 
 		if (count >= limit || sb->size - start >= LOG_REPLY_BYTES ||
@@ -247,12 +247,13 @@ op_log(struct call *call)
 			/* The stored bytes as they are, or around the payload:
 			 * no decode and re-encode per event. */
 			if (with_payload || ev.payload_off == 0) {
-				msgpack_sbuffer_write(sb, data, ev.len);
+				werr |= msgpack_sbuffer_write(sb, data, ev.len);
 			} else {
-				msgpack_pack_map(&call->pk, (size_t)ev.n_keys - 1);
-				msgpack_sbuffer_write(sb, (const char *)data +
+				werr |= msgpack_pack_map(&call->pk,
+				    (size_t)ev.n_keys - 1);
+				werr |= msgpack_sbuffer_write(sb, (const char *)data +
 				    ev.head_len, ev.payload_off - ev.head_len);
-				msgpack_sbuffer_write(sb, (const char *)data +
+				werr |= msgpack_sbuffer_write(sb, (const char *)data +
 				    ev.payload_off + ev.payload_span, ev.len -
 				    ev.payload_off - ev.payload_span);
 			}
@@ -260,15 +261,17 @@ op_log(struct call *call)
 		}
 		rv = store_reader_next(r, &seq, &data, &len);
 	}
-	/* Out of memory the writes above may have been dropped: patch only
-	 * inside what the buffer holds. */
-	if (sb->data != NULL && count_at + 5 <= sb->size) {
-		for (int i = 0; i < 8; i++)
-			sb->data[next_at + 1 + i] = (char)(next >> (56 - 8 * i));
-		sb->data[more_at] = more ? (char)0xc3 : (char)0xc2;
-		for (int i = 0; i < 4; i++)
-			sb->data[count_at + 1 + i] = (char)(count >> (24 - 8 * i));
+	if (werr != 0) {
+		/* Out of memory a write was dropped: no half-patched reply. */
+		msgpack_sbuffer_clear(sb);
+		msg_error_reply(sb, DOMINO_ENOMEM, "out of memory building the reply");
+		goto out;
 	}
+	for (int i = 0; i < 8; i++)
+		sb->data[next_at + 1 + i] = (char)(next >> (56 - 8 * i));
+	sb->data[more_at] = more ? (char)0xc3 : (char)0xc2;
+	for (int i = 0; i < 4; i++)
+		sb->data[count_at + 1 + i] = (char)(count >> (24 - 8 * i));
 out:
 	store_reader_close(r);
 	topic_filter_clear(&f);

@@ -532,6 +532,15 @@ domino_log(domino *d, const struct domino_log_query *q, domino_event_fn cb,
 			break;
 		if (p.next > from)
 			from = p.next;
+		/* Not asked ahead because the page looked like enough for the
+		 * limit, but some of its events were not counted: ask now. */
+		if (!inflight && prv == DOMINO_OK && p.more && p.next > prev &&
+		    (want = log_want(q, batch, seen, 0)) != 0) {
+			asked = p.next;
+			pack_log_req(d, &sb, q, asked, want);
+			prv = conn_call_send(d, sb.data, sb.size, &call);
+			inflight = prv == DOMINO_OK;
+		}
 		if (p.more && p.next <= prev)
 			rv = conn_err(DOMINO_EPROTO,
 			    "log reply says more but does not advance");

@@ -9,6 +9,7 @@
 static int
 read_gone(struct mp_rd *r, struct log_page *p)
 {
+	size_t at = r->pos;
 	uint64_t n;
 
 	if (mp_rd_array(r, &n) == 0 && n == 2 && mp_rd_uint(r, &p->gone[0]) == 0 &&
@@ -16,6 +17,7 @@ read_gone(struct mp_rd *r, struct log_page *p)
 		p->has_gone = 1;
 		return 0;
 	}
+	r->pos = at; /* the caller skips the value whole */
 	return -1;
 }
 
@@ -27,8 +29,9 @@ log_page_parse(const void *buf, size_t len, struct log_page *p)
 	int ok = -1, has_next = 0, have_evs = 0;
 
 	memset(p, 0, sizeof(*p));
+	/* One object and nothing after it, as for every other reply. */
 	if (mp_rd_init(&r, buf, len, &mp_default_limits) != DOMINO_OK ||
-	    mp_rd_map(&r, &n) != 0)
+	    r.len != len || mp_rd_map(&r, &n) != 0)
 		return DOMINO_EPROTO;
 	for (uint64_t i = 0; i < n; i++) {
 		const char *k;

@@ -110,7 +110,7 @@ pconf_fail(char *err, size_t errlen, const char *key, const char *fmt, ...)
 	va_end(ap);
 	/* Values are quoted as given: keep the message on one line. */
 	for (char *p = err; *p != '\0'; p++)
-		if ((unsigned char)*p < ' ')
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
 			*p = '?';
 	return -1;
 }

@@ -125,4 +125,23 @@ Test(logpage, errors_and_malformed_replies)
 	cr_assert_eq(log_page_parse("\x83\xa2ok\xc3\xa4next\x01\xa6" "events\xdd\x7f\xff\xff\xff",
 	    23, &p), DOMINO_EPROTO);
 	cr_assert_eq(log_page_parse("", 0, &p), DOMINO_EPROTO);
+
+	/* A gone that is not [from, to] is ignored, as before, and the keys
+	 * after it are still read; a byte after the map is refused. */
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 4);
+	msg_pack_kbool(&pk, "ok", 1);
+	msg_pack_cstr(&pk, "gone");
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_uint64(&pk, 3);
+	msg_pack_ku64(&pk, "next", 9);
+	msg_pack_kbool(&pk, "more", 1);
+	cr_assert_eq(log_page_parse(sb.data, sb.size, &p), DOMINO_OK);
+	cr_assert_not(p.has_gone);
+	cr_assert_eq(p.next, 9);
+	cr_assert(p.more);
+	msgpack_pack_nil(&pk);
+	cr_assert_eq(log_page_parse(sb.data, sb.size, &p), DOMINO_EPROTO);
 }
