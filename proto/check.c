@@ -203,70 +203,86 @@ no:
 	return -1;
 }
 
-int
-mp_rd_int(struct mp_rd *r, int64_t *v)
+/*
+ * Any int form: a value >= 0 into *u (neg 0), a negative one into *s
+ * (neg 1). Signed forms holding a value >= 0 count as such, as in
+ * msgpack-c.
+ */
+static int
+rd_intform(struct mp_rd *r, uint64_t *u, int64_t *s, int *neg)
 {
 	size_t at = r->pos;
-	uint64_t u;
 	uint8_t b;
 
 	if (r->pos >= r->len)
 		return -1;
 	b = r->p[r->pos++];
+	*neg = 0;
 	if (b <= 0x7f) {
-		*v = b;
-		return 0;
-	}
-	if (b >= 0xe0) {
-		*v = (int8_t)b;
-		return 0;
-	}
-	if (b >= 0xcc && b <= 0xcf) {
-		if (rd_be(r, 1 << (b - 0xcc), &u) != 0 || u > INT64_MAX)
+		*u = b;
+	} else if (b >= 0xe0) {
+		*s = (int8_t)b;
+		*neg = 1;
+	} else if (b >= 0xcc && b <= 0xcf) {
+		if (rd_be(r, 1 << (b - 0xcc), u) != 0)
 			goto no;
-		*v = (int64_t)u;
-		return 0;
-	}
-	if (b >= 0xd0 && b <= 0xd3) {
+	} else if (b >= 0xd0 && b <= 0xd3) {
 		int n = 1 << (b - 0xd0);
-		if (rd_be(r, n, &u) != 0)
+		if (rd_be(r, n, u) != 0)
 			goto no;
 		/* Sign-extend from n bytes. */
-		*v = n == 8 ? (int64_t)u :
-		    (int64_t)(u << (64 - 8 * n)) >> (64 - 8 * n);
-		return 0;
+		*s = n == 8 ? (int64_t)*u :
+		    (int64_t)(*u << (64 - 8 * n)) >> (64 - 8 * n);
+		if (*s >= 0)
+			*u = (uint64_t)*s;
+		else
+			*neg = 1;
+	} else {
+		goto no;
 	}
+	return 0;
 no:
 	r->pos = at;
 	return -1;
 }
 
 int
+mp_rd_int(struct mp_rd *r, int64_t *v)
+{
+	size_t at = r->pos;
+	uint64_t u;
+	int64_t s;
+	int neg;
+
+	if (rd_intform(r, &u, &s, &neg) != 0)
+		return -1;
+	if (neg) {
+		*v = s;
+	} else if (u <= INT64_MAX) {
+		*v = (int64_t)u;
+	} else {
+		r->pos = at;
+		return -1;
+	}
+	return 0;
+}
+
+int
 mp_rd_uint(struct mp_rd *r, uint64_t *v)
 {
 	size_t at = r->pos;
-	int64_t i;
-	uint8_t b;
+	uint64_t u;
+	int64_t s;
+	int neg;
 
-	if (r->pos >= r->len)
+	if (rd_intform(r, &u, &s, &neg) != 0)
 		return -1;
-	b = r->p[r->pos++];
-	if (b <= 0x7f) {
-		*v = b;
-		return 0;
-	}
-	if (b >= 0xcc && b <= 0xcf && rd_be(r, 1 << (b - 0xcc), v) == 0)
-		return 0;
-	/* A signed form holding a value >= 0 counts, as in msgpack-c. */
-	r->pos = at;
-	if (b >= 0xd0 && b <= 0xd3 && mp_rd_int(r, &i) == 0) {
-		if (i >= 0) {
-			*v = (uint64_t)i;
-			return 0;
-		}
+	if (neg) {
 		r->pos = at;
+		return -1;
 	}
-	return -1;
+	*v = u;
+	return 0;
 }
 
 int
