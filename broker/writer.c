@@ -312,6 +312,17 @@ complete(struct writer *w, struct wcmd *first, struct wcmd *last)
 	pthread_mutex_unlock(&w->cmu);
 }
 
+/* Tell the completer to end once its queue is empty, and wait for it. */
+static void
+stop_completer(struct writer *w)
+{
+	pthread_mutex_lock(&w->cmu);
+	w->cstopping = 1;
+	pthread_cond_signal(&w->ccv);
+	pthread_mutex_unlock(&w->cmu);
+	pthread_join(w->cthread, NULL);
+}
+
 static void *
 run(void *arg)
 {
@@ -435,11 +446,7 @@ writer_start(struct store *st, struct fanout *fo, uint32_t batch_max,
 	if (pthread_create(&w->cthread, NULL, completer, w) != 0)
 		goto fail;
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
-		pthread_mutex_lock(&w->cmu);
-		w->cstopping = 1;
-		pthread_cond_signal(&w->ccv);
-		pthread_mutex_unlock(&w->cmu);
-		pthread_join(w->cthread, NULL);
+		stop_completer(w);
 		goto fail;
 	}
 	*out = w;
@@ -490,11 +497,7 @@ writer_stop(struct writer *w)
 	pthread_join(w->thread, NULL);
 	/* The writer has handed over its last batch; let the completer
 	 * answer it, then end. */
-	pthread_mutex_lock(&w->cmu);
-	w->cstopping = 1;
-	pthread_cond_signal(&w->ccv);
-	pthread_mutex_unlock(&w->cmu);
-	pthread_join(w->cthread, NULL);
+	stop_completer(w);
 }
 
 void

@@ -430,7 +430,10 @@ domino_event_view(const void *buf, size_t len, struct domino_event_view *v)
 
 		if (mp_rd_str(&r, &k, &kn) != 0)
 			return DOMINO_EPROTO;
-		if (mp_rd_is(k, kn, "time")) {
+		if (mp_rd_is(k, kn, "seq")) {
+			if (mp_rd_uint(&r, &v->seq) != 0)
+				return DOMINO_EPROTO;
+		} else if (mp_rd_is(k, kn, "time")) {
 			if (mp_rd_int(&r, &v->time) != 0)
 				return DOMINO_EPROTO;
 		} else if (mp_rd_is(k, kn, "repo")) {
@@ -456,31 +459,13 @@ int
 domino_event_peek(const void *buf, size_t len, uint64_t *seq,
     const char **repo, size_t *repo_len, const char **ref, size_t *ref_len)
 {
-	struct mp_rd r;
-	uint64_t n = 0;
-	int rv;
+	struct domino_event_view v;
+	int rv = domino_event_view(buf, len, &v);
 
-	*repo = *ref = "";
-	*repo_len = *ref_len = 0;
-	*seq = 0;
-	if ((rv = rd_map(&r, buf, len, &n)) != DOMINO_OK)
-		return rv;
-	for (uint64_t i = 0; i < n; i++) {
-		const char *k;
-		size_t kn;
-
-		if (mp_rd_str(&r, &k, &kn) != 0)
-			return DOMINO_EPROTO;
-		if (mp_rd_is(k, kn, "seq"))
-			rv = mp_rd_uint(&r, seq);
-		else if (mp_rd_is(k, kn, "repo"))
-			rv = mp_rd_str(&r, repo, repo_len);
-		else if (mp_rd_is(k, kn, "ref"))
-			rv = mp_rd_str(&r, ref, ref_len);
-		else
-			rv = mp_rd_skip(&r);
-		if (rv != 0)
-			return DOMINO_EPROTO;
-	}
-	return DOMINO_OK;
+	*seq = v.seq;
+	*repo = v.repo;
+	*repo_len = v.repo_len;
+	*ref = v.ref;
+	*ref_len = v.ref_len;
+	return rv;
 }

@@ -99,6 +99,7 @@ int domino_event_decode(const void *buf, size_t len, struct domino_event *out);
  * strings point into the buffer and are not NUL-terminated.
  */
 struct domino_event_view {
+	uint64_t seq;
 	int64_t time;
 	const char *repo, *ref;
 	size_t repo_len, ref_len;
@@ -113,18 +114,18 @@ struct domino_event_view {
  * Fill *v from buf. Every read stays within buf and every skipped value is
  * bounded like domino_event_decode's pre-check, but the event is not
  * pre-checked as a whole: a malformed map fails when the bad value is
- * reached. It is for domino's own stored events. With payload_off and payload_span a reader can copy the event
- * without its payload (a new map header with n_keys - 1, then the bytes
- * around the span) instead of decoding and re-encoding it.
+ * reached. It is for domino's own stored events. With payload_off and
+ * payload_span a reader can copy the event without its payload (a new map
+ * header with n_keys - 1, then the bytes around the span) instead of
+ * decoding and re-encoding it.
  * Returns DOMINO_OK or DOMINO_EPROTO.
  */
 int domino_event_view(const void *buf, size_t len, struct domino_event_view *v);
 
 /*
- * Read the seq, repo and ref of an encoded event without allocating, with
- * the bounds of domino_event_view(). repo/ref point into buf and are not
- * NUL-terminated. Used by the writer and the store's index on their hot
- * paths.
+ * The seq, repo and ref of domino_event_view(), for callers that need no
+ * more. repo/ref point into buf and are not NUL-terminated. Used by the
+ * writer and the store's index on their hot paths.
  */
 int domino_event_peek(const void *buf, size_t len, uint64_t *seq,
     const char **repo, size_t *repo_len, const char **ref, size_t *ref_len);
