@@ -642,6 +642,88 @@ listener_decode_match(const void *buf, size_t len, size_t idx,
 	return found ? DOMINO_OK : DOMINO_ENOTFOUND;
 }
 
+int
+listener_match_rec(const struct listener *l, size_t idx, char **buf,
+    size_t *len)
+{
+	const struct listener_dep *d;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rv;
+
+	if (idx >= l->n_deps)
+		return DOMINO_EINVAL;
+	d = &l->deps[idx];
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rv = msgpack_pack_array(&pk, 5);
+	rv |= l->provides ? msg_pack_cstr(&pk, l->provides) : msgpack_pack_nil(&pk);
+	rv |= msgpack_pack_unsigned_int(&pk, (unsigned)l->support_level);
+	rv |= l->coalesce ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+	rv |= d->ref ? msg_pack_cstr(&pk, d->ref) : msgpack_pack_nil(&pk);
+	if (d->types == NULL) {
+		rv |= msgpack_pack_nil(&pk);
+	} else {
+		rv |= msgpack_pack_array(&pk, d->n_types);
+		for (size_t j = 0; j < d->n_types; j++)
+			rv |= msg_pack_cstr(&pk, d->types[j]);
+	}
+	if (rv != 0) {
+		msgpack_sbuffer_destroy(&sb);
+		return DOMINO_ENOMEM;
+	}
+	*len = sb.size;
+	*buf = msgpack_sbuffer_release(&sb);
+	return DOMINO_OK;
+}
+
+/* An optional string of a match record. */
+static int
+rec_str(struct mp_rd *r, const char **s, size_t *n)
+{
+	if (mp_rd_nil(r) == 0) {
+		*s = NULL;
+		*n = 0;
+		return 0;
+	}
+	return mp_rd_str(r, s, n);
+}
+
+int
+listener_match_from_rec(const char *name, const char *pattern,
+    size_t pattern_len, const void *rec, size_t len,
+    struct listener_match *out)
+{
+	struct mp_rd r;
+	uint64_t n, level;
+	size_t at;
+
+	memset(out, 0, sizeof(*out));
+	(void)mp_rd_init(&r, rec, len, NULL);
+	if (mp_rd_array(&r, &n) != 0 || n != 5 ||
+	    rec_str(&r, &out->provides, &out->provides_len) != 0 ||
+	    mp_rd_uint(&r, &level) != 0 || level > 3 ||
+	    mp_rd_bool(&r, &out->coalesce) != 0 ||
+	    rec_str(&r, &out->ref, &out->ref_len) != 0)
+		return DOMINO_EPROTO;
+	at = r.pos;
+	if (mp_rd_nil(&r) != 0) {
+		if (mp_rd_array(&r, &n) != 0)
+			return DOMINO_EPROTO;
+		r.pos = at;
+		if (mp_rd_skip(&r) != 0)
+			return DOMINO_EPROTO;
+		out->types = r.p + at;
+		out->types_len = r.pos - at;
+	}
+	out->support_level = (int)level;
+	out->name = name;
+	out->name_len = strlen(name);
+	out->repo = pattern;
+	out->repo_len = pattern_len;
+	return DOMINO_OK;
+}
+
 /* fnmatch of a stored (not NUL-ended) pattern against s. */
 static int
 glob_n(const char *pat, size_t n, const char *s)

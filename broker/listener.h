@@ -85,6 +85,26 @@ struct listener_match {
 int listener_decode_match(const void *buf, size_t len, size_t idx,
     struct listener_match *out);
 
+/*
+ * The match record of l's dependency idx, kept in the deps index so that
+ * matching need not read the listener: a malloc'd msgpack array
+ * [provides, support_level, coalesce, ref, types] (nil when absent).
+ * Everything in it changes only by re-registration; `disabled` is not in
+ * it, because matching does not need it.
+ */
+int listener_match_rec(const struct listener *l, size_t idx, char **buf,
+    size_t *len);
+
+/*
+ * Fill out from a record of listener_match_rec, for the listener name
+ * whose dependency is pattern (the index key), as views into rec. The
+ * record is domino's own, so it is read unchecked but bounded. disabled
+ * is left 0. DOMINO_EPROTO when it is not such a record.
+ */
+int listener_match_from_rec(const char *name, const char *pattern,
+    size_t pattern_len, const void *rec, size_t len,
+    struct listener_match *out);
+
 /* Whether m's dependency takes an event on repo, and with use_filters also
  * its ref and type filters (NULL ref = none). */
 int listener_match_accepts(const struct listener_match *m, const char *repo,

@@ -35,6 +35,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "plugins/external.h"
+#include "registry.h"
 #include "retention.h"
 #include "secrets.h"
 #include "store.h"
@@ -316,7 +317,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (writer_start(st, fo, cfg.writer.batch_max, cfg.writer.queue_max,
-	    cfg.graph_max_depth, &w) != DOMINO_OK) {
+	    cfg.graph_max_depth, &w) != DOMINO_OK ||
+	    registry_reindex(w) != DOMINO_OK) {
 		fprintf(stderr, "dominod: cannot start the writer thread\n");
 		goto out;
 	}

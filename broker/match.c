@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Graph walk; see match.h. Listeners are decoded once per walk, when first
- * reached as a candidate; a name set keeps each to one hit.
+ * Graph walk; see match.h. A candidate is judged by the match record in
+ * its `deps` index entry, read in place, so the walk touches only the
+ * index (one cursor run per repo reached), not the listeners; a name set
+ * keeps each listener to one hit.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,7 +87,6 @@ add_hit(struct match_result *r, const struct listener_match *l, unsigned depth,
 	}
 	h->depth = depth;
 	h->support_level = l->support_level;
-	h->disabled = l->disabled;
 	h->coalesce = l->coalesce;
 	h->parent = parent;
 	for (i = fnv(h->name) & (r->nslots - 1); r->slots[i] >= 0;
@@ -96,45 +97,34 @@ add_hit(struct match_result *r, const struct listener_match *l, unsigned depth,
 	return DOMINO_OK;
 }
 
-/* Glob dependencies, read once per walk rather than once per step. */
+/*
+ * Glob dependencies, read once per walk rather than once per step. The
+ * entries point into the map: the walk makes no writes, so they stay valid
+ * in a write transaction too.
+ */
 struct globs {
-	struct glob_dep {
-		char *name;
-		unsigned idx;
-	} *v;
+	struct store_dep *v;
 	size_t n, cap;
 	int rv;
 };
 
 static int
-collect_glob(void *arg, const char *pattern, const char *name, unsigned idx)
+collect_glob(void *arg, const struct store_dep *d)
 {
 	struct globs *g = arg;
 
-	(void)pattern; /* consider() re-checks the listener's own dep */
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 16;
-		struct glob_dep *v = realloc(g->v, cap * sizeof(*v));
-		if (v == NULL)
-			goto nomem;
+		struct store_dep *v = realloc(g->v, cap * sizeof(*v));
+		if (v == NULL) {
+			g->rv = DOMINO_ENOMEM;
+			return 1;
+		}
 		g->v = v;
 		g->cap = cap;
 	}
-	if ((g->v[g->n].name = strdup(name)) == NULL)
-		goto nomem;
-	g->v[g->n++].idx = idx;
+	g->v[g->n++] = *d;
 	return 0;
-nomem:
-	g->rv = DOMINO_ENOMEM;
-	return 1;
-}
-
-static void
-globs_clear(struct globs *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		free(g->v[i].name);
-	free(g->v);
 }
 
 /* One step of the walk: candidates depending on `target`. */
@@ -149,19 +139,32 @@ struct step {
 	int rv;
 };
 
+/* What matching needs of d's listener: from the index entry's record,
+ * else (an entry without one) from the listener itself. */
 static int
-consider(void *arg, const char *name, unsigned idx)
+candidate(struct store_txn *v, const struct store_dep *d,
+    struct listener_match *l)
 {
-	struct step *s = arg;
-	struct listener_match l;
 	const void *data;
 	size_t len;
 
-	if (set_find(s->r, name) >= 0)
+	if (d->rec_len > 0)
+		return listener_match_from_rec(d->name, d->pattern,
+		    d->pattern_len, d->rec, d->rec_len, l);
+	if (store_listener_get(v, d->name, &data, &len) != DOMINO_OK)
+		return DOMINO_ENOTFOUND; /* a listener being removed */
+	return listener_decode_match(data, len, d->idx, l);
+}
+
+static int
+consider(void *arg, const struct store_dep *d)
+{
+	struct step *s = arg;
+	struct listener_match l;
+
+	if (set_find(s->r, d->name) >= 0)
 		return 0;
-	if (store_listener_get(s->v, name, &data, &len) != DOMINO_OK)
-		return 0; /* index entry of a listener being removed */
-	if (listener_decode_match(data, len, idx, &l) != DOMINO_OK)
+	if (candidate(s->v, d, &l) != DOMINO_OK)
 		return 0;
 	if (listener_match_accepts(&l, s->target, s->use_filters, s->ref, s->type))
 		s->rv = add_hit(s->r, &l, s->depth, s->parent);
@@ -175,7 +178,7 @@ step(struct step *s)
 
 	for (size_t i = 0; rv == DOMINO_OK && s->rv == DOMINO_OK &&
 	    i < s->globs->n; i++)
-		consider(s, s->globs->v[i].name, s->globs->v[i].idx);
+		consider(s, &s->globs->v[i]);
 	return rv != DOMINO_OK ? rv : s->rv;
 }
 
@@ -216,7 +219,7 @@ match_run(struct store_txn *v, const char *repo, const char *ref,
 		rv = step(&t);
 		free(target);
 	}
-	globs_clear(&g);
+	free(g.v);
 	return rv;
 }
 
@@ -238,6 +241,20 @@ match_via(const struct match_result *r, size_t i, const char *repo,
 	*via = v;
 	*n = d;
 	return DOMINO_OK;
+}
+
+void
+match_load_disabled(struct store_txn *v, struct match_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct listener_match m;
+		const void *data;
+		size_t len;
+
+		if (store_listener_get(v, r->hits[i].name, &data, &len) == DOMINO_OK &&
+		    listener_decode_match(data, len, 0, &m) != DOMINO_EPROTO)
+			r->hits[i].disabled = m.disabled;
+	}
 }
 
 void

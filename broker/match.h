@@ -21,7 +21,7 @@ struct match_hit {
 	char *provides;    /* or NULL */
 	unsigned depth;    /* 1 = direct */
 	int support_level;
-	int disabled;
+	int disabled;      /* only after match_load_disabled */
 	int coalesce;      /* the listener wants only the newest per repo@ref */
 	long parent;       /* index of the hit it was reached through, -1 */
 };
@@ -51,6 +51,13 @@ int match_run(struct store_txn *v, const char *repo, const char *ref,
  */
 int match_via(const struct match_result *r, size_t i, const char *repo,
     const char ***via, size_t *n);
+
+/*
+ * Fill each hit's disabled flag, which the walk leaves 0: it reads only the
+ * index, and a disabled listener still gets its delivery records. For the
+ * callers that show the flag (impact, the graph page).
+ */
+void match_load_disabled(struct store_txn *v, struct match_result *r);
 
 void match_result_clear(struct match_result *r);
 

@@ -273,6 +273,8 @@ op_impact(struct call *call)
 	}
 	rv = match_run(store_reader_view(r), repo, NULL, NULL, 0,
 	    (unsigned)depth, &mr);
+	if (rv == DOMINO_OK)
+		match_load_disabled(store_reader_view(r), &mr);
 	store_reader_close(r);
 	if (rv != DOMINO_OK) {
 		msg_error_reply(call->sb, rv, "the dependency graph could not be read");

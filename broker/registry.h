@@ -38,6 +38,19 @@ struct registry_cmd {
 /* Queue c on w (sets its apply/committed). As writer_submit. */
 int registry_submit(struct writer *w, struct registry_cmd *c);
 
+/*
+ * Write (put) or remove l's dependency index entries in t, with their
+ * match records.
+ */
+int registry_index(struct store_wtxn *t, const struct listener *l, int put);
+
+/*
+ * Queue the one-time upgrade of a schema 1 store: every index entry
+ * rewritten with its match record, then schema 2. A no-op on an upgraded
+ * store. As writer_submit; the outcome is logged.
+ */
+int registry_reindex(struct writer *w);
+
 /* Free c's members and c itself. */
 void registry_cmd_free(struct registry_cmd *c);
 

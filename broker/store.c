@@ -155,15 +155,18 @@ store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	    (rc = mdb_dbi_open(txn, "cursors", MDB_CREATE, &st->cursors)) != 0)
 		goto fail;
 	{
+		/* A new store starts at the current schema; an older one is
+		 * upgraded by its owner (registry_reindex). */
 		MDB_val k = {6, "schema"}, v;
-		uint8_t one[8];
-		be64(one, 1);
+		uint8_t cur[8];
+		be64(cur, STORE_SCHEMA);
 		if (mdb_get(txn, st->meta, &k, &v) == MDB_NOTFOUND) {
 			v.mv_size = 8;
-			v.mv_data = one;
+			v.mv_data = cur;
 			if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
 				goto fail;
-		} else if (v.mv_size != 8 || rd64(v.mv_data) != 1) {
+		} else if (v.mv_size != 8 || rd64(v.mv_data) < 1 ||
+		    rd64(v.mv_data) > STORE_SCHEMA) {
 			mdb_txn_abort(txn);
 			snprintf(err, errlen, "%s: unknown storage schema version "
 			    "(made by a newer dominod?)", dir);
@@ -549,15 +552,41 @@ store_listener_del(struct store_wtxn *t, const char *name)
 	return rc == MDB_NOTFOUND ? DOMINO_ENOTFOUND : map_err(rc);
 }
 
+int
+store_schema(struct store_txn *v, uint64_t *out)
+{
+	MDB_val k = {6, "schema"}, d;
+	int rc = mdb_get(v->txn, v->st->meta, &k, &d);
+
+	if (rc != 0)
+		return map_err(rc);
+	if (d.mv_size != 8)
+		return DOMINO_ESTORE;
+	*out = rd64(d.mv_data);
+	return DOMINO_OK;
+}
+
+int
+store_set_schema(struct store_wtxn *t, uint64_t schema)
+{
+	MDB_val k = {6, "schema"}, d;
+	uint8_t b[8];
+
+	be64(b, schema);
+	d.mv_size = 8;
+	d.mv_data = b;
+	return map_err(mdb_put(t->v.txn, t->v.st->meta, &k, &d, 0));
+}
+
 #define DEP_KEY_MAX 480
+#define DEP_VAL_MAX 511 /* LMDB's limit for a dupsort value */
 
 static int
-dep_kv(const char *pattern, int glob, const char *name, unsigned idx,
-    char *kb, MDB_val *k, char *vb, MDB_val *v)
+dep_key(const char *pattern, int glob, char *kb, MDB_val *k)
 {
-	size_t pl = strlen(pattern), nl = strlen(name);
+	size_t pl = strlen(pattern);
 
-	if (pl + 1 > DEP_KEY_MAX || nl + 3 > DEP_KEY_MAX)
+	if (pl + 1 > DEP_KEY_MAX)
 		return DOMINO_EINVAL;
 	if (glob) {
 		kb[0] = 0x01;
@@ -568,25 +597,39 @@ dep_kv(const char *pattern, int glob, const char *name, unsigned idx,
 		k->mv_size = pl;
 	}
 	k->mv_data = kb;
+	return DOMINO_OK;
+}
+
+/* name NUL idx (2 bytes, big-endian): the head every value starts with. */
+static size_t
+dep_head(const char *name, unsigned idx, char *vb)
+{
+	size_t nl = strlen(name);
+
 	memcpy(vb, name, nl);
 	vb[nl] = '\0';
 	vb[nl + 1] = (char)(idx >> 8);
 	vb[nl + 2] = (char)idx;
-	v->mv_data = vb;
-	v->mv_size = nl + 3;
-	return DOMINO_OK;
+	return nl + 3;
 }
 
 int
 store_dep_put(struct store_wtxn *t, const char *pattern, int glob,
-    const char *name, unsigned idx)
+    const char *name, unsigned idx, const void *rec, size_t rec_len)
 {
-	char kb[DEP_KEY_MAX], vb[DEP_KEY_MAX];
+	char kb[DEP_KEY_MAX], vb[DEP_VAL_MAX];
 	MDB_val k, v;
 	int rc;
 
-	if (dep_kv(pattern, glob, name, idx, kb, &k, vb, &v) != DOMINO_OK)
+	if (dep_key(pattern, glob, kb, &k) != DOMINO_OK ||
+	    strlen(name) + 3 > DEP_KEY_MAX)
 		return DOMINO_EINVAL;
+	v.mv_data = vb;
+	v.mv_size = dep_head(name, idx, vb);
+	if (rec_len > 0 && v.mv_size + rec_len <= sizeof(vb)) {
+		memcpy(vb + v.mv_size, rec, rec_len);
+		v.mv_size += rec_len;
+	}
 	rc = mdb_put(t->v.txn, t->v.st->deps, &k, &v, MDB_NODUPDATA);
 	return rc == MDB_KEYEXIST ? DOMINO_OK : map_err(rc);
 }
@@ -596,75 +639,91 @@ store_dep_del(struct store_wtxn *t, const char *pattern, int glob,
     const char *name, unsigned idx)
 {
 	char kb[DEP_KEY_MAX], vb[DEP_KEY_MAX];
-	MDB_val k, v;
-	int rc;
-
-	if (dep_kv(pattern, glob, name, idx, kb, &k, vb, &v) != DOMINO_OK)
-		return DOMINO_EINVAL;
-	rc = mdb_del(t->v.txn, t->v.st->deps, &k, &v);
-	return rc == MDB_NOTFOUND ? DOMINO_OK : map_err(rc);
-}
-
-/* Split a deps value into name and index. */
-static int
-dep_val(const MDB_val *v, const char **name, unsigned *idx)
-{
-	const char *p = v->mv_data;
-
-	if (v->mv_size < 3 || p[v->mv_size - 3] != '\0')
-		return -1;
-	*name = p;
-	*idx = ((unsigned)(uint8_t)p[v->mv_size - 2] << 8) |
-	    (uint8_t)p[v->mv_size - 1];
-	return 0;
-}
-
-int
-store_dep_exact(struct store_txn *v, const char *repo,
-    int (*cb)(void *arg, const char *name, unsigned idx), void *arg)
-{
 	MDB_cursor *cur;
-	MDB_val k = {strlen(repo), (void *)repo}, d;
+	MDB_val k, v;
+	size_t hl;
 	int rc;
 
-	if (k.mv_size == 0)
-		return DOMINO_OK;
-	if ((rc = mdb_cursor_open(v->txn, v->st->deps, &cur)) != 0)
+	if (dep_key(pattern, glob, kb, &k) != DOMINO_OK ||
+	    strlen(name) + 3 > DEP_KEY_MAX)
+		return DOMINO_EINVAL;
+	hl = dep_head(name, idx, vb);
+	if ((rc = mdb_cursor_open(t->v.txn, t->v.st->deps, &cur)) != 0)
 		return map_err(rc);
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP)) {
-		const char *name;
-		unsigned idx;
-		if (dep_val(&d, &name, &idx) == 0 && cb(arg, name, idx) != 0)
+	/* Values sort by bytes, so a value with this head, whatever record
+	 * it carries, is the first one at or after the bare head. */
+	for (size_t kl = k.mv_size;;) {
+		k.mv_data = kb;
+		k.mv_size = kl;
+		v.mv_data = vb;
+		v.mv_size = hl;
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE)) != 0)
+			break;
+		if (v.mv_size < hl || memcmp(v.mv_data, vb, hl) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
 	return rc == 0 || rc == MDB_NOTFOUND ? DOMINO_OK : map_err(rc);
 }
 
+/* Split a deps value into name, index and match record. */
+static int
+dep_val(const MDB_val *v, struct store_dep *d)
+{
+	const char *p = v->mv_data, *nul = memchr(p, '\0', v->mv_size);
+	size_t at;
+
+	if (nul == NULL || (at = (size_t)(nul - p)) + 3 > v->mv_size)
+		return -1;
+	d->name = p;
+	d->idx = ((unsigned)(uint8_t)p[at + 1] << 8) | (uint8_t)p[at + 2];
+	d->rec = p + at + 3;
+	d->rec_len = v->mv_size - at - 3;
+	return 0;
+}
+
 int
-store_dep_globs(struct store_txn *v,
-    int (*cb)(void *arg, const char *pattern, const char *name, unsigned idx),
-    void *arg)
+store_dep_exact(struct store_txn *v, const char *repo,
+    int (*cb)(void *arg, const struct store_dep *d), void *arg)
 {
 	MDB_cursor *cur;
-	MDB_val k = {1, "\x01"}, d;
-	char pat[DEP_KEY_MAX];
+	MDB_val k = {strlen(repo), (void *)repo}, val;
+	struct store_dep d = {repo, k.mv_size, NULL, 0, NULL, 0};
+	int rc;
+
+	if (k.mv_size == 0)
+		return DOMINO_OK;
+	if ((rc = mdb_cursor_open(v->txn, v->st->deps, &cur)) != 0)
+		return map_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT_DUP))
+		if (dep_val(&val, &d) == 0 && cb(arg, &d) != 0)
+			break;
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? DOMINO_OK : map_err(rc);
+}
+
+int
+store_dep_globs(struct store_txn *v,
+    int (*cb)(void *arg, const struct store_dep *d), void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k = {1, "\x01"}, val;
+	struct store_dep d;
 	int rc, stop = 0;
 
 	if ((rc = mdb_cursor_open(v->txn, v->st->deps, &cur)) != 0)
 		return map_err(rc);
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && !stop;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		const char *name;
-		unsigned idx;
-		if (k.mv_size < 2 || ((const char *)k.mv_data)[0] != 0x01 ||
-		    k.mv_size > sizeof(pat))
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); rc == 0 && !stop;
+	    rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+		if (k.mv_size < 2 || ((const char *)k.mv_data)[0] != 0x01)
 			break;
-		memcpy(pat, (const char *)k.mv_data + 1, k.mv_size - 1);
-		pat[k.mv_size - 1] = '\0';
-		if (dep_val(&d, &name, &idx) == 0)
-			stop = cb(arg, pat, name, idx);
+		d.pattern = (const char *)k.mv_data + 1;
+		d.pattern_len = k.mv_size - 1;
+		if (dep_val(&val, &d) == 0)
+			stop = cb(arg, &d);
 	}
 	mdb_cursor_close(cur);
 	return rc == 0 || rc == MDB_NOTFOUND ? DOMINO_OK : map_err(rc);

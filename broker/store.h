@@ -19,6 +19,13 @@
 
 struct store;
 struct store_wtxn;
+struct store_txn;
+
+/*
+ * Storage schema: 1 had dependency index entries without match records;
+ * 2 has them. store_open takes either and refuses a newer one.
+ */
+#define STORE_SCHEMA 2
 
 struct store_stats {
 	uint64_t last_seq;  /* 0 when nothing was ever appended */
@@ -37,6 +44,9 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen);
 
 /* Close; all transactions must be finished. store_close(NULL) is a no-op. */
 void store_close(struct store *st);
+
+int store_schema(struct store_txn *v, uint64_t *out);
+int store_set_schema(struct store_wtxn *t, uint64_t schema);
 
 /* The last committed seq (0 when none). Any thread. */
 uint64_t store_last_seq(const struct store *st);
@@ -98,8 +108,6 @@ int store_reader_find_id(struct store_reader *r, const char *source,
  * A view of an open transaction, read or write, for code that only reads
  * (the matcher runs in the writer's transaction and in readers alike).
  */
-struct store_txn;
-
 struct store_txn *store_wtxn_view(struct store_wtxn *t);
 struct store_txn *store_reader_view(struct store_reader *r);
 
@@ -119,22 +127,36 @@ int store_listener_del(struct store_wtxn *t, const char *name);
 
 /*
  * Dependency index: key (a repo, or a glob pattern) -> value (listener
- * name NUL entry index). Globs live under keys starting with 0x01 so they
- * can be walked as one small list.
+ * name NUL entry index [match record]). Globs live under keys starting
+ * with 0x01 so they can be walked as one small list. The match record is
+ * opaque here (listener.c writes and reads it); it lets the graph walk
+ * decide without reading the listener. A record that would make the value
+ * too long for LMDB (511 bytes) is left out, and so is it in entries
+ * written before it existed: matching then reads the listener.
  */
+struct store_dep {
+	const char *pattern;  /* the key: repo, or glob without its marker */
+	size_t pattern_len;
+	const char *name;     /* NUL-ended */
+	unsigned idx;         /* which of the listener's depends_on */
+	const void *rec;      /* match record, rec_len 0 when absent */
+	size_t rec_len;
+};
+
 int store_dep_put(struct store_wtxn *t, const char *pattern, int glob,
-    const char *name, unsigned idx);
+    const char *name, unsigned idx, const void *rec, size_t rec_len);
+/* Removes the entry of name and idx, whatever record it carries. */
 int store_dep_del(struct store_wtxn *t, const char *pattern, int glob,
     const char *name, unsigned idx);
 
-/* Listeners depending exactly on repo: cb(name, idx). */
+/* Listeners depending exactly on repo; cb returning non-zero stops. The
+ * entry's pointers live as long as the transaction. */
 int store_dep_exact(struct store_txn *v, const char *repo,
-    int (*cb)(void *arg, const char *name, unsigned idx), void *arg);
+    int (*cb)(void *arg, const struct store_dep *d), void *arg);
 
-/* Every glob entry: cb(pattern, name, idx). */
+/* Every glob entry, as store_dep_exact. */
 int store_dep_globs(struct store_txn *v,
-    int (*cb)(void *arg, const char *pattern, const char *name, unsigned idx),
-    void *arg);
+    int (*cb)(void *arg, const struct store_dep *d), void *arg);
 
 /*
  * Deliveries: key listener NUL seq -> record; the `due` index orders them

@@ -744,6 +744,8 @@ graph_walk(const struct admin_env *env, const char *uri, char *repo,
 		return -1;
 	}
 	rv = match_run(store_reader_view(rd), repo, NULL, NULL, 0, depth, mr);
+	if (rv == DOMINO_OK)
+		match_load_disabled(store_reader_view(rd), mr);
 	store_reader_close(rd);
 	if (rv != DOMINO_OK) {
 		fail(r, 500, "cannot walk the dependency graph");

@@ -4,10 +4,12 @@
  * and libdomino's raw control calls: a chain A <- B <- C and a diamond,
  * the pending deliveries and their `via` after a publish, `impact`,
  * listener tokens confined to their own listener, bad registrations
- * refused with the field named, and 10,000 listeners with an event
- * matched correctly among them.
+ * refused with the field named, 10,000 listeners with an event matched
+ * correctly among them, and a store of an older schema upgraded (a newer
+ * one refused).
  */
 #include <criterion/criterion.h>
+#include <lmdb.h>
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1035,4 +1037,159 @@ Test(graph, cli_register_impact_deliveries)
 		    "one via through b: %s", out);
 		free(out);
 	}
+}
+
+/*
+ * Rewrite the stopped broker's store as schema 1 (dominod before match
+ * records) left it: every `deps` value cut to name NUL index, schema 1 in
+ * meta. With newer set, only the schema changes, to one past the current.
+ * Returns the number of values cut.
+ */
+static int
+store_as_schema(const char *data, uint64_t schema, int cut)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi deps, meta;
+	MDB_cursor *cur;
+	MDB_val k, v, mk = {6, "schema"}, mv;
+	uint8_t be[8];
+	struct { char k[512], v[512]; size_t kl, vl; } *keep = calloc(256,
+	    sizeof(*keep));
+	int n = 0;
+
+	cr_assert_not_null(keep);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 32);
+	cr_assert_eq(mdb_env_open(env, data, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "deps", MDB_DUPSORT, &deps), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	cr_assert_eq(mdb_cursor_open(txn, deps, &cur), 0);
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); cut && rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const char *nul = memchr(v.mv_data, '\0', v.mv_size);
+		size_t head = (size_t)(nul - (const char *)v.mv_data) + 3;
+		cr_assert_not_null(nul);
+		cr_assert_lt(n, 256);
+		cr_assert_gt(v.mv_size, head, "an entry without a match record");
+		memcpy(keep[n].k, k.mv_data, k.mv_size);
+		keep[n].kl = k.mv_size;
+		memcpy(keep[n].v, v.mv_data, head);
+		keep[n].vl = head;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (cut)
+		cr_assert_eq(mdb_drop(txn, deps, 0), 0);
+	for (int i = 0; i < n; i++) {
+		MDB_val a = {keep[i].kl, keep[i].k}, c = {keep[i].vl, keep[i].v};
+		cr_assert_eq(mdb_put(txn, deps, &a, &c, 0), 0);
+	}
+	for (int i = 7; i >= 0; i--, schema >>= 8)
+		be[i] = (uint8_t)schema;
+	mv.mv_size = 8;
+	mv.mv_data = be;
+	cr_assert_eq(mdb_put(txn, meta, &mk, &mv, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(keep);
+	return n;
+}
+
+/* The schema in meta, and whether every deps value has a record. */
+static uint64_t
+store_schema_of(const char *data, int *all_have_records)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi deps, meta;
+	MDB_cursor *cur;
+	MDB_val k, v, mk = {6, "schema"}, mv;
+	uint64_t s = 0;
+
+	*all_have_records = 1;
+	cr_assert_eq(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 32);
+	cr_assert_eq(mdb_env_open(env, data, MDB_RDONLY, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "deps", MDB_DUPSORT, &deps), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	cr_assert_eq(mdb_get(txn, meta, &mk, &mv), 0);
+	for (size_t i = 0; i < mv.mv_size; i++)
+		s = s << 8 | ((const uint8_t *)mv.mv_data)[i];
+	cr_assert_eq(mdb_cursor_open(txn, deps, &cur), 0);
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const char *nul = memchr(v.mv_data, '\0', v.mv_size);
+		if (nul == NULL || v.mv_size <= (size_t)(nul -
+		    (const char *)v.mv_data) + 3)
+			*all_have_records = 0;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return s;
+}
+
+static void
+restart_and_reconnect(void)
+{
+	struct domino_opts o = {0};
+
+	domino_close(d);
+	d = NULL;
+	cr_assert_eq(h_broker_restart(&b), 0, "dominod did not start again");
+	o.control = b.control;
+	o.token = b.token;
+	cr_assert_eq(domino_open(&d, &o), DOMINO_OK, "%s", domino_errmsg());
+}
+
+Test(graph, a_schema_1_store_is_upgraded_and_matches_the_same)
+{
+	struct reply r;
+	uint64_t seq;
+	int all = 0;
+
+	reg_admin("B", "[\"" RA "\"]", RB, 1);
+	reg_admin("C", "[{\"repo\": \"" RB "\", \"ref\": \"main\"}]", RC, 2);
+	reg_admin("G", "[{\"repo\": \"github.com/org/*\", \"types\": "
+	    "[\"tag\"]}]", NULL, 0);
+	cr_assert_eq(h_broker_stop(&b), 0);
+	cr_assert_eq(store_schema_of(b.data, &all), 2);
+	cr_assert(all, "a new store's index carries match records");
+	cr_assert_eq(store_as_schema(b.data, 1, 1), 3);
+
+	restart_and_reconnect();
+	seq = publish(RA, "main");
+	callf(&r, "{\"op\": \"deliveries\", \"token\": \"%s\", \"from\": %llu}",
+	    b.token, (unsigned long long)seq);
+	expect_ok(&r);
+	{
+		const msgpack_object *a = dl_array(&r);
+		const char *vb[] = {RA}, *vc[] = {RA, RB};
+		/* G's type filter applies only to a direct match; through B's
+		 * b, its glob reaches it. */
+		cr_assert_eq(a->via.array.size, 3, "%s", r.text);
+		check_delivery(&a->via.array.ptr[0], "B", seq, vb, 1, r.text);
+		check_delivery(&a->via.array.ptr[1], "C", seq, vc, 2, r.text);
+		check_delivery(&a->via.array.ptr[2], "G", seq, vc, 2, r.text);
+	}
+	reply_free(&r);
+	/* The filters came through the upgrade: C's ref and G's type, on
+	 * their direct matches. */
+	seq = publish(RB, "dev");
+	callf(&r, "{\"op\": \"deliveries\", \"token\": \"%s\", \"from\": %llu}",
+	    b.token, (unsigned long long)seq);
+	expect_ok(&r);
+	cr_assert_eq(dl_array(&r)->via.array.size, 0, "%s", r.text);
+	reply_free(&r);
+	cr_assert_eq(h_broker_stop(&b), 0);
+	cr_assert_eq(store_schema_of(b.data, &all), 2, "upgraded");
+	cr_assert(all, "every entry rewritten with its record");
+
+	/* A store from a newer dominod is refused, and left as it was. */
+	store_as_schema(b.data, 3, 0);
+	cr_assert_neq(h_broker_restart(&b), 0, "dominod opened a newer store");
+	cr_assert_eq(store_schema_of(b.data, &all), 3);
 }

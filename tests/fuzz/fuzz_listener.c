@@ -2,10 +2,12 @@
 /*
  * Fuzz target for the registration loader: outside bytes as the listener
  * map of a `register` request (msg_unpack(), then listener_parse()), and
- * as a stored record (listener_decode(), listener_decode_match()). A
+ * as a stored record (listener_decode(), listener_decode_match()) and as
+ * an index entry's match record (listener_match_from_rec()). A
  * registration that parses is encoded, decoded back to the same name,
- * plugin and dependencies (and the same repo per matching view), and
- * packed for a reply; a refusal has a one-line message.
+ * plugin and dependencies (and the same repo and filters per matching
+ * view, from the record and from its index record alike), and packed for
+ * a reply; a refusal has a one-line message.
  */
 #include <msgpack.h>
 #include <stdint.h>
@@ -17,6 +19,34 @@
 #include "msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The index record of dependency i accepts what the stored record does. */
+static int
+same_view(const struct listener *l, size_t i, const char *buf, size_t len)
+{
+	static const char *refs[] = {NULL, "refs/heads/main", "refs/tags/v1"};
+	static const char *types[] = {NULL, "push", "tag"};
+	const struct listener_dep *d = &l->deps[i];
+	struct listener_match a, b;
+	char *rec;
+	size_t rlen;
+	int same = 1;
+
+	if (listener_match_rec(l, i, &rec, &rlen) != DOMINO_OK)
+		return 1; /* out of memory */
+	if (listener_decode_match(buf, len, i, &a) != DOMINO_OK ||
+	    listener_match_from_rec(l->name, d->repo, strlen(d->repo), rec,
+	    rlen, &b) != DOMINO_OK || a.support_level != b.support_level ||
+	    a.coalesce != b.coalesce || a.provides_len != b.provides_len)
+		same = 0;
+	for (size_t f = 0; same && f < 3; f++)
+		for (size_t t = 0; same && t < 3; t++)
+			same = listener_match_accepts(&a, d->repo, 1, refs[f],
+			    types[t]) == listener_match_accepts(&b, d->repo, 1,
+			    refs[f], types[t]);
+	free(rec);
+	return same;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -36,6 +66,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)listener_match_accepts(&m, "github.com/a/b", 1,
 		    "refs/heads/main", "push");
+	}
+	{
+		struct listener_match m;
+		if (listener_match_from_rec("n", "github.com/a/*", 14, data, size,
+		    &m) == DOMINO_OK) {
+			if ((m.provides && m.provides + m.provides_len >
+			    (const char *)data + size) ||
+			    (m.ref && m.ref + m.ref_len > (const char *)data + size) ||
+			    (m.types && (const uint8_t *)m.types + m.types_len >
+			    data + size))
+				abort();
+			(void)listener_match_accepts(&m, "github.com/a/b", 1,
+			    "refs/heads/main", "push");
+		}
 	}
 	if (msg_unpack(data, size, &u) != DOMINO_OK) {
 		msgpack_unpacked_destroy(&u);
@@ -62,6 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    memcmp(m.repo, r, m.repo_len) != 0 ||
 				    listener_match_accepts(&m, r, 0, NULL, NULL) !=
 				    listener_dep_repo_matches(&l.deps[i], r))
+					abort();
+				if (!same_view(&l, i, buf, len))
 					abort();
 			}
 			listener_clear(&back);

@@ -449,14 +449,45 @@ Test(listener, stored_form_round_trip)
 	listener_clear(&back);
 }
 
-/* The matching view of every dependency says what the full decode says,
+static const char *mv_repos[] = {"github.com/org/a", "github.com/org/z",
+    "github.com/other/a", "gitlab.com/team/b"};
+static const char *mv_refs[] = {NULL, "refs/heads/main", "refs/heads/dev"};
+static const char *mv_types[] = {NULL, "push", "tag", "pr.open"};
+
+/* m, a view of dependency i of l, says what l says. */
+static void
+view_agrees(const struct listener *l, size_t i, const struct listener_match *m)
+{
+	const struct listener_dep *d = &l->deps[i];
+
+	cr_assert_eq(m->name_len, strlen(l->name));
+	cr_assert_arr_eq(m->name, l->name, m->name_len);
+	cr_assert_eq(m->provides_len, strlen(l->provides));
+	cr_assert_arr_eq(m->provides, l->provides, m->provides_len);
+	cr_assert_eq(m->repo_len, strlen(d->repo));
+	cr_assert_arr_eq(m->repo, d->repo, m->repo_len);
+	cr_assert_eq(m->support_level, 1);
+	cr_assert(m->coalesce);
+	for (size_t r = 0; r < 4; r++)
+		for (size_t f = 0; f < 3; f++)
+			for (size_t t = 0; t < 4; t++) {
+				const char *repo = mv_repos[r], *ref = mv_refs[f];
+				const char *type = mv_types[t];
+				int want = listener_dep_repo_matches(d, repo);
+				cr_assert_eq(listener_match_accepts(m, repo, 0, ref,
+				    type), want, "dep %zu repo %s", i, repo);
+				want = want && listener_dep_filters_match(d, ref, type);
+				cr_assert_eq(listener_match_accepts(m, repo, 1, ref,
+				    type), want, "dep %zu %s %s %s", i, repo,
+				    ref ? ref : "-", type ? type : "-");
+			}
+}
+
+/* The matching view of every dependency, read from the stored listener or
+ * from the index entry's match record, says what the full decode says,
  * and accepts exactly what listener_dep_*_match accept. */
 Test(listener, match_view_agrees_with_the_full_decode)
 {
-	static const char *repos[] = {"github.com/org/a", "github.com/org/z",
-	    "github.com/other/a", "gitlab.com/team/b"};
-	static const char *refs[] = {NULL, "refs/heads/main", "refs/heads/dev"};
-	static const char *types[] = {NULL, "push", "tag", "pr.open"};
 	struct listener l, back;
 	struct listener_match m;
 	char *buf = NULL;
@@ -473,34 +504,32 @@ Test(listener, match_view_agrees_with_the_full_decode)
 	cr_assert_eq(listener_decode(buf, len, &back), DOMINO_OK);
 	for (size_t i = 0; i < back.n_deps; i++) {
 		const struct listener_dep *d = &back.deps[i];
+		char *rec;
+		size_t rlen;
 
 		cr_assert_eq(listener_decode_match(buf, len, i, &m), DOMINO_OK);
-		cr_assert_eq(m.name_len, strlen(back.name));
-		cr_assert_arr_eq(m.name, back.name, m.name_len);
-		cr_assert_eq(m.provides_len, strlen(back.provides));
-		cr_assert_arr_eq(m.provides, back.provides, m.provides_len);
-		cr_assert_eq(m.repo_len, strlen(d->repo));
-		cr_assert_arr_eq(m.repo, d->repo, m.repo_len);
-		cr_assert_eq(m.support_level, 1);
-		cr_assert(m.coalesce);
+		view_agrees(&back, i, &m);
 		cr_assert(m.disabled);
-		for (size_t r = 0; r < 4; r++)
-			for (size_t f = 0; f < 3; f++)
-				for (size_t t = 0; t < 4; t++) {
-					int want = listener_dep_repo_matches(d, repos[r]);
-					cr_assert_eq(listener_match_accepts(&m,
-					    repos[r], 0, refs[f], types[t]), want,
-					    "dep %zu repo %s", i, repos[r]);
-					want = want && listener_dep_filters_match(d,
-					    refs[f], types[t]);
-					cr_assert_eq(listener_match_accepts(&m,
-					    repos[r], 1, refs[f], types[t]), want,
-					    "dep %zu %s %s %s", i, repos[r],
-					    refs[f] ? refs[f] : "-", types[t] ? types[t] : "-");
-				}
+
+		cr_assert_eq(listener_match_rec(&back, i, &rec, &rlen), DOMINO_OK);
+		cr_assert_eq(listener_match_from_rec(back.name, d->repo,
+		    strlen(d->repo), rec, rlen, &m), DOMINO_OK);
+		view_agrees(&back, i, &m);
+		cr_assert_not(m.disabled, "a record does not carry the flag");
+		/* Cut short, a record is refused or read within its bytes. */
+		for (size_t cut = 0; cut < rlen; cut++) {
+			int rv = listener_match_from_rec(back.name, d->repo,
+			    strlen(d->repo), rec, cut, &m);
+			if (rv == DOMINO_OK)
+				cr_assert(m.types == NULL ||
+				    (const char *)m.types + m.types_len <= rec + cut);
+		}
+		free(rec);
 	}
 	cr_assert_eq(listener_decode_match(buf, len, back.n_deps, &m),
 	    DOMINO_ENOTFOUND);
+	cr_assert_eq(listener_match_rec(&back, back.n_deps, &buf, &len),
+	    DOMINO_EINVAL);
 	/* Cut anywhere, the bytes give an error or a view inside them. */
 	for (size_t cut = 0; cut < len; cut++) {
 		int rv = listener_decode_match(buf, cut, 0, &m);
@@ -510,6 +539,35 @@ Test(listener, match_view_agrees_with_the_full_decode)
 	free(buf);
 	listener_clear(&l);
 	listener_clear(&back);
+}
+
+/* A listener without provides, filters or flags gives nils and zeros. */
+Test(listener, bare_match_record)
+{
+	struct listener l;
+	struct listener_match m;
+	char *rec;
+	size_t rlen;
+
+	accepted("{\"name\": \"bare\", \"depends_on\": [\"github.com/o/a\"], "
+	    CB_FILE "}", &l);
+	cr_assert_eq(listener_match_rec(&l, 0, &rec, &rlen), DOMINO_OK);
+	cr_assert_eq(listener_match_from_rec("bare", "github.com/o/a", 14, rec,
+	    rlen, &m), DOMINO_OK);
+	cr_assert_null(m.provides);
+	cr_assert_null(m.ref);
+	cr_assert_null(m.types);
+	cr_assert_eq(m.support_level, l.support_level);
+	cr_assert_not(m.coalesce);
+	cr_assert(listener_match_accepts(&m, "github.com/o/a", 1,
+	    "refs/heads/x", "push"));
+	cr_assert_not(listener_match_accepts(&m, "github.com/o/b", 0, NULL, NULL));
+	cr_assert_eq(listener_match_from_rec("bare", "x", 1, "\x95\xc0\x07\xc2"
+	    "\xc0\xc0", 6, &m), DOMINO_EPROTO, "support level 7");
+	cr_assert_eq(listener_match_from_rec("bare", "x", 1, "\x94\xc0\x01\xc2"
+	    "\xc0", 5, &m), DOMINO_EPROTO, "four fields");
+	free(rec);
+	listener_clear(&l);
 }
 
 /* Pack l into a buffer and unpack it for inspection. */

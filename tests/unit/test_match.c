@@ -85,9 +85,39 @@ put_listener(struct store_wtxn *t, struct listener *l)
 	cr_assert_eq(listener_encode(l, &buf, &len), DOMINO_OK);
 	cr_assert_eq(store_listener_put(t, l->name, buf, len), DOMINO_OK);
 	free(buf);
-	for (size_t i = 0; i < l->n_deps; i++)
-		cr_assert_eq(store_dep_put(t, l->deps[i].repo, l->deps[i].glob,
-		    l->name, (unsigned)i), DOMINO_OK);
+	cr_assert_eq(registry_index(t, l, 1), DOMINO_OK);
+}
+
+static int
+strip_one(void *arg, const char *name, size_t nlen, const void *data,
+    size_t len)
+{
+	struct store_wtxn *t = arg;
+	struct listener l;
+
+	(void)name;
+	(void)nlen;
+	cr_assert_eq(listener_decode(data, len, &l), DOMINO_OK);
+	cr_assert_eq(registry_index(t, &l, 0), DOMINO_OK);
+	for (size_t i = 0; i < l.n_deps; i++)
+		cr_assert_eq(store_dep_put(t, l.deps[i].repo, l.deps[i].glob,
+		    l.name, (unsigned)i, NULL, 0), DOMINO_OK);
+	listener_clear(&l);
+	return 0;
+}
+
+/* Rewrite every index entry without its match record, as a schema 1
+ * store has them; stale entries stay as they are. */
+static void
+strip_records(void)
+{
+	struct store_wtxn *t;
+
+	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
+	cr_assert_eq(store_listener_each(store_wtxn_view(t), strip_one, t),
+	    DOMINO_OK);
+	cr_assert_eq(store_set_schema(t, 1), DOMINO_OK);
+	cr_assert_eq(store_commit(t), DOMINO_OK);
 }
 
 /*
@@ -471,6 +501,14 @@ Test(match, disabled_listeners_are_reached_and_flagged)
 	reg(specs);
 	walk(A, NULL, NULL, 0, 8, &mr);
 	cr_assert_eq(mr.n, 2);
+	cr_assert_eq(mr.hits[hit(&mr, "B")].disabled, 0,
+	    "the walk reads only the index, which does not know");
+	{
+		struct store_reader *r;
+		cr_assert_eq(store_reader_open(st, &r), DOMINO_OK);
+		match_load_disabled(store_reader_view(r), &mr);
+		store_reader_close(r);
+	}
 	cr_assert_eq(mr.hits[hit(&mr, "B")].disabled, 1);
 	cr_assert_eq(mr.hits[hit(&mr, "B")].support_level, 0);
 	cr_assert_eq(mr.hits[hit(&mr, "C")].disabled, 0);
@@ -488,9 +526,12 @@ Test(match, stale_index_entries_are_ignored)
 	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
 	/* An entry for a listener that does not exist, and one pointing past
 	 * the end of an existing listener's depends_on. */
-	cr_assert_eq(store_dep_put(t, A, 0, "ghost", 0), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, A, 0, "B", 7), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, "github.com/o/*", 1, "B", 3), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, A, 0, "ghost", 0, NULL, 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, A, 0, "B", 7, NULL, 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/*", 1, "B", 3, NULL, 0),
+	    DOMINO_OK);
+	/* And one whose record is not one. */
+	cr_assert_eq(store_dep_put(t, A, 0, "junk", 0, "\x93\x01", 2), DOMINO_OK);
 	cr_assert_eq(store_commit(t), DOMINO_OK);
 	walk(A, NULL, NULL, 0, 8, &mr);
 	cr_assert_eq(mr.n, 1);
@@ -499,6 +540,68 @@ Test(match, stale_index_entries_are_ignored)
 	walk("github.com/o/zz", NULL, NULL, 0, 8, &mr);
 	cr_assert_eq(mr.n, 0, "an index entry whose dependency does not match");
 	match_result_clear(&mr);
+}
+
+/* Hits as one comparable line each: name depth parent level coalesce
+ * provides. */
+static void
+hits_text(const struct match_result *mr, char *out, size_t cap)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < mr->n && off < cap; i++) {
+		const struct match_hit *h = &mr->hits[i];
+		off += (size_t)snprintf(out + off, cap - off, "%s %u %ld %d %d %s\n",
+		    h->name, h->depth, h->parent, h->support_level, h->coalesce,
+		    h->provides ? h->provides : "-");
+	}
+}
+
+Test(match, entries_without_records_walk_alike)
+{
+	/* Filters, globs, an org prefix, chains, a diamond, a cycle, levels
+	 * and coalesce: every walk must give the same hits from the records
+	 * as from the listeners (a schema 1 index). */
+	const char *specs[] = {"B|" RB "|" A "@main#push", "C|" RC "|" RB,
+	    "D||" RC "," RB "@refs/tags/*#tag", "E|" A "|" RD,
+	    "F|" RD "|" RC, "G||github.com/o/*", "P||github.com/o/",
+	    "T||" A "@refs/tags/*#tag", NULL};
+	const char *q[][3] = {{A, "refs/heads/main", "push"},
+	    {A, "refs/heads/dev", "push"}, {A, "refs/tags/v1", "tag"},
+	    {RB, "refs/heads/main", "push"}, {RB, "refs/tags/v2", "tag"},
+	    {RD, NULL, NULL}, {"github.com/o/zz", "refs/heads/x", "push"}};
+	static char before[14][4096], after[4096];
+	struct store_wtxn *t;
+	struct listener l;
+	struct match_result mr;
+
+	reg(specs);
+	parse_reg("{\"name\": \"K\", \"depends_on\": [\"" A "\"], "
+	    "\"support_level\": 1, \"coalesce\": true, \"callback\": "
+	    "{\"plugin\": \"file\", \"config\": {\"path\": \"/tmp/x\"}}}", &l);
+	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
+	put_listener(t, &l);
+	cr_assert_eq(store_commit(t), DOMINO_OK);
+	listener_clear(&l);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			strip_records();
+		for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+			for (int f = 0; f < 2; f++) {
+				char *txt = pass ? after : before[i * 2 + (size_t)f];
+				walk(q[i][0], q[i][1], q[i][2], f, 8, &mr);
+				hits_text(&mr, txt, 4096);
+				match_result_clear(&mr);
+				if (pass == 1)
+					cr_assert_str_eq(after, before[i * 2 + (size_t)f],
+					    "walk from %s (filters %d)", q[i][0], f);
+			}
+		}
+	}
+	cr_assert_not_null(strstr(before[0], "K 1 -1 1 1 -"),
+	    "level and coalesce come through: %s", before[0]);
+	cr_assert_not_null(strstr(before[0], "F 3 "), "%s", before[0]);
 }
 
 Test(match, ten_thousand_listeners)

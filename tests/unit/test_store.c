@@ -379,23 +379,35 @@ struct deps_seen {
 	int n;
 };
 
-static int
-exact_cb(void *arg, const char *name, unsigned idx)
+/* name#idx, then :record when the entry carries one. */
+static void
+seen(struct deps_seen *ds, const char *pattern, const struct store_dep *d)
 {
-	struct deps_seen *ds = arg;
+	int n;
 
 	cr_assert_lt(ds->n, 32);
-	snprintf(ds->s[ds->n++], 128, "%s#%u", name, idx);
+	n = snprintf(ds->s[ds->n], 128, "%s%s%s#%u", pattern ? pattern : "",
+	    pattern ? "=" : "", d->name, d->idx);
+	if (d->rec_len > 0)
+		snprintf(ds->s[ds->n] + n, 128 - (size_t)n, ":%.*s",
+		    (int)d->rec_len, (const char *)d->rec);
+	ds->n++;
+}
+
+static int
+exact_cb(void *arg, const struct store_dep *d)
+{
+	seen(arg, NULL, d);
 	return 0;
 }
 
 static int
-glob_cb(void *arg, const char *pattern, const char *name, unsigned idx)
+glob_cb(void *arg, const struct store_dep *d)
 {
-	struct deps_seen *ds = arg;
+	char pat[128];
 
-	cr_assert_lt(ds->n, 32);
-	snprintf(ds->s[ds->n++], 128, "%s=%s#%u", pattern, name, idx);
+	snprintf(pat, sizeof(pat), "%.*s", (int)d->pattern_len, d->pattern);
+	seen(arg, pat, d);
 	return 0;
 }
 
@@ -438,18 +450,18 @@ Test(store, deps_exact_and_globs)
 	struct deps_seen ds;
 
 	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L1", 0), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L2", 3), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L2", 3), DOMINO_OK,
+	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L1", 0, NULL, 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L2", 3, NULL, 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L2", 3, NULL, 0), DOMINO_OK,
 	    "a repeated put is not an error");
-	cr_assert_eq(store_dep_put(t, "github.com/o/ab", 0, "L3", 0), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, "github.com/o/*", 1, "G1", 1), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, "github.com/o/*", 1, "G2", 0), DOMINO_OK);
-	cr_assert_eq(store_dep_put(t, "gitlab.com/[ab]*", 1, "G3", 300),
+	cr_assert_eq(store_dep_put(t, "github.com/o/ab", 0, "L3", 0, NULL, 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/*", 1, "G1", 1, NULL, 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/*", 1, "G2", 0, NULL, 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "gitlab.com/[ab]*", 1, "G3", 300, NULL, 0),
 	    DOMINO_OK);
 	/* Keys sorting around the glob marker: a repo that starts with a
 	 * low byte and one with a high one. */
-	cr_assert_eq(store_dep_put(t, "0.example/o/r", 0, "L4", 0), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "0.example/o/r", 0, "L4", 0, NULL, 0), DOMINO_OK);
 	cr_assert_eq(store_commit(t), DOMINO_OK);
 
 	exact("github.com/o/a", &ds);
@@ -488,6 +500,85 @@ Test(store, deps_exact_and_globs)
 	cr_assert_eq(ds.n, 2);
 	cr_assert(has(&ds, "github.com/o/*=G2#0"));
 	cr_assert(has(&ds, "gitlab.com/[ab]*=G3#300"));
+}
+
+Test(store, deps_entries_carry_their_match_record)
+{
+	struct store_wtxn *t;
+	struct deps_seen ds;
+	char big[600];
+
+	memset(big, 'r', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L1", 0, "rec-one", 7),
+	    DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L2", 1, NULL, 0),
+	    DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L3", 0, big,
+	    strlen(big)), DOMINO_OK, "a record too long for LMDB is dropped");
+	cr_assert_eq(store_dep_put(t, "github.com/*", 1, "G1", 2, "g", 1),
+	    DOMINO_OK);
+	cr_assert_eq(store_commit(t), DOMINO_OK);
+	exact("github.com/o/a", &ds);
+	cr_assert_eq(ds.n, 3);
+	cr_assert(has(&ds, "L1#0:rec-one"));
+	cr_assert(has(&ds, "L2#1"));
+	cr_assert(has(&ds, "L3#0"), "the entry is kept without its record");
+	globs(&ds);
+	cr_assert_eq(ds.n, 1);
+	cr_assert(has(&ds, "github.com/*=G1#2:g"));
+
+	/* Deleting by name and index takes the entry whatever record it
+	 * carries, and leaves neighbours whose name starts the same. */
+	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
+	cr_assert_eq(store_dep_put(t, "github.com/o/a", 0, "L1x", 0, "r", 1),
+	    DOMINO_OK);
+	cr_assert_eq(store_dep_del(t, "github.com/o/a", 0, "L1", 0), DOMINO_OK);
+	cr_assert_eq(store_dep_del(t, "github.com/o/a", 0, "L3", 0), DOMINO_OK);
+	cr_assert_eq(store_dep_del(t, "github.com/*", 1, "G1", 2), DOMINO_OK);
+	cr_assert_eq(store_dep_del(t, "github.com/o/zz", 0, "L2", 1), DOMINO_OK,
+	    "no such key");
+	cr_assert_eq(store_commit(t), DOMINO_OK);
+	exact("github.com/o/a", &ds);
+	cr_assert_eq(ds.n, 2);
+	cr_assert(has(&ds, "L1x#0:r"));
+	cr_assert(has(&ds, "L2#1"));
+	globs(&ds);
+	cr_assert_eq(ds.n, 0);
+}
+
+Test(store, schema_versions)
+{
+	struct store_reader *r;
+	struct store_wtxn *t;
+	uint64_t v = 0;
+	char err[256] = "";
+
+	cr_assert_eq(store_reader_open(st, &r), DOMINO_OK);
+	cr_assert_eq(store_schema(store_reader_view(r), &v), DOMINO_OK);
+	store_reader_close(r);
+	cr_assert_eq(v, STORE_SCHEMA, "a new store starts at the current one");
+
+	/* An older store opens (its owner upgrades it). */
+	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
+	cr_assert_eq(store_set_schema(t, 1), DOMINO_OK);
+	cr_assert_eq(store_commit(t), DOMINO_OK);
+	reopen();
+	cr_assert_eq(store_reader_open(st, &r), DOMINO_OK);
+	cr_assert_eq(store_schema(store_reader_view(r), &v), DOMINO_OK);
+	store_reader_close(r);
+	cr_assert_eq(v, 1, "opening does not change the schema");
+
+	/* A newer one is refused, with a reason. */
+	cr_assert_eq(store_wbegin(st, &t), DOMINO_OK);
+	cr_assert_eq(store_set_schema(t, STORE_SCHEMA + 1), DOMINO_OK);
+	cr_assert_eq(store_commit(t), DOMINO_OK);
+	store_close(st);
+	st = NULL;
+	cr_assert_eq(store_open(dir, &st, err, sizeof(err)), DOMINO_ESTORE);
+	cr_assert_not_null(strstr(err, "newer dominod"), "%s", err);
+	cr_assert_null(st);
 }
 
 Test(store, an_over_long_repo_is_simply_not_found)
