@@ -282,7 +282,7 @@ metrics(nng_aio *aio)
 	wbuf_printf(&b, "# HELP domino_match_listeners_total Listeners reached by matching (direct and transitive).\n"
 	    "# TYPE domino_match_listeners_total counter\ndomino_match_listeners_total %llu\n",
 	    (unsigned long long)s.ws.match_hits);
-	wbuf_printf(&b, "# HELP domino_fanout_messages_total Messages published live.\n"
+	wbuf_printf(&b, "# HELP domino_fanout_messages_total Events published live (a batch of one topic counts each event).\n"
 	    "# TYPE domino_fanout_messages_total counter\ndomino_fanout_messages_total %llu\n",
 	    (unsigned long long)s.fan_sent);
 	wbuf_printf(&b, "# HELP domino_subscribers Live subscribers connected.\n"

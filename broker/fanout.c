@@ -129,29 +129,62 @@ fail:
 }
 
 void
-fanout_publish(struct fanout *f, const char *repo, size_t repo_len,
-    const char *ref, size_t ref_len, const void *ev, size_t len)
+fanout_flush(struct fanout *f, struct fanout_batch *b)
 {
-	size_t hl;
+	size_t hl, at;
 	nng_msg *m;
 
+	if (b->n == 0)
+		return;
+	hl = topic_header_len(b->repo, b->repo_len, b->ref, b->ref_len);
+	at = hl + (b->n > 1 ? TOPIC_BATCH_HEADER : 0);
+	if (nng_msg_alloc(&m, at + b->bytes) != 0) {
+		log_msg(LOG_WARN, "fanout: out of memory, %zu events dropped live",
+		    b->n);
+		b->n = b->bytes = 0;
+		return;
+	}
+	topic_header_write(nng_msg_body(m), b->repo, b->repo_len, b->ref,
+	    b->ref_len);
+	if (b->n > 1)
+		topic_batch_header((char *)nng_msg_body(m) + hl, (uint32_t)b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		memcpy((char *)nng_msg_body(m) + at, b->ev[i].p, b->ev[i].len);
+		at += b->ev[i].len;
+	}
+	if (nng_sendmsg(f->sock, m, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(m);
+	else
+		atomic_fetch_add(&f->sent, b->n);
+	b->n = b->bytes = 0;
+}
+
+void
+fanout_add(struct fanout *f, struct fanout_batch *b, const char *repo,
+    size_t repo_len, const char *ref, size_t ref_len, const void *ev,
+    size_t len)
+{
 	/* A topic starting with NUL is a heartbeat: an event without a repo
 	 * goes out under "-". */
 	if (repo_len == 0) {
 		repo = "-";
 		repo_len = 1;
 	}
-	hl = topic_header_len(repo, repo_len, ref, ref_len);
-	if (nng_msg_alloc(&m, hl + len) != 0) {
-		log_msg(LOG_WARN, "fanout: out of memory, event dropped live");
-		return;
+	if (b->n > 0 && (b->n == FANOUT_BATCH_EVENTS ||
+	    b->bytes + len > FANOUT_BATCH_BYTES || repo_len != b->repo_len ||
+	    ref_len != b->ref_len || memcmp(repo, b->repo, repo_len) != 0 ||
+	    memcmp(ref, b->ref, ref_len) != 0))
+		fanout_flush(f, b);
+	if (b->n == 0) {
+		b->repo = repo;
+		b->repo_len = repo_len;
+		b->ref = ref;
+		b->ref_len = ref_len;
 	}
-	topic_header_write(nng_msg_body(m), repo, repo_len, ref, ref_len);
-	memcpy((char *)nng_msg_body(m) + hl, ev, len);
-	if (nng_sendmsg(f->sock, m, NNG_FLAG_NONBLOCK) != 0)
-		nng_msg_free(m);
-	else
-		atomic_fetch_add(&f->sent, 1);
+	b->ev[b->n].p = ev;
+	b->ev[b->n].len = len;
+	b->n++;
+	b->bytes += len;
 }
 
 uint64_t

@@ -311,10 +311,13 @@ op_secret(struct call *call)
 	return OP_DONE;
 }
 
-/* A publish or ingest waiting for its commit. */
+/* A publish or ingest waiting for its commit: its events are a forge's
+ * (ingest) or evs (publish). */
 struct pending {
 	struct call *call;
 	struct forge_out out;
+	struct domino_event *evs;
+	size_t nevs;
 	uint8_t *payload;
 };
 
@@ -322,6 +325,9 @@ static void
 pending_free(struct pending *p)
 {
 	forge_out_clear(&p->out);
+	for (size_t i = 0; i < p->nevs; i++)
+		domino_event_clear(&p->evs[i]);
+	free(p->evs);
 	free(p->payload);
 	free(p);
 }
@@ -374,7 +380,8 @@ submit_pending(struct pending *p, const char *source)
 	char msg[256];
 	int rv;
 
-	rv = prepare_events(p->out.ev, p->out.n, source, p->payload,
+	rv = prepare_events(p->evs ? p->evs : p->out.ev,
+	    p->evs ? p->nevs : p->out.n, source, p->payload,
 	    p->payload ? strlen((char *)p->payload) : 0, &we, msg, sizeof(msg));
 	if (rv != DOMINO_OK) {
 		msg_error_reply(call->sb, rv, "%s", msg);
@@ -393,93 +400,139 @@ submit_pending(struct pending *p, const char *source)
 	return OP_PENDING;
 }
 
+/* Events in one publish request (domino.h's DOMINO_PUBLISH_MAX). */
+#define PUBLISH_BATCH_MAX 1000
+
 static const char *const event_types[] = {
 	"push", "ref.create", "ref.delete", "tag", "pr.open", "pr.update",
 	"pr.merge", "pr.close", "change.patchset", "change.merged", "release",
 	"ping", "other", NULL,
 };
 
-/* publish {repo, ref?, type?, before?, after?, actor?, url?, id?, event?,
- * depends_on?}: a hand-made event with source "generic". */
-int
-op_publish(struct call *call)
+/*
+ * Read one hand-made event from map m into ev. On a refusal, the reason
+ * (naming the argument, prefixed with where) is in err.
+ */
+static int
+read_published(const msgpack_object *m, struct domino_event *ev,
+    const char *where, char *err, size_t cap)
 {
 	static const char *const fields[] = {"repo", "ref", "type", "before",
 	    "after", "actor", "url", "id", "event"};
-	struct pending *p;
-	struct domino_event *ev;
 	char **dst[9];
 	const msgpack_object *deps;
 	int known = 0;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		msg_error_reply(call->sb, DOMINO_ENOMEM, "out of memory");
-		return OP_DONE;
+	if (m->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, cap, "%sthe event must be a map", where);
+		return DOMINO_EINVAL;
 	}
-	p->call = call;
-	ev = forge_out_next(&p->out);
 	dst[0] = &ev->repo; dst[1] = &ev->ref; dst[2] = &ev->type;
 	dst[3] = &ev->before; dst[4] = &ev->after; dst[5] = &ev->actor;
 	dst[6] = &ev->url; dst[7] = &ev->id; dst[8] = &ev->event;
 	for (size_t i = 0; i < 9; i++) {
-		int rv = msg_strdup(call->req, fields[i], dst[i]);
-		if (rv == DOMINO_EPROTO || rv == DOMINO_ENOMEM) {
-			msg_error_reply(call->sb, DOMINO_EINVAL,
-			    "argument %s must be a string", fields[i]);
-			pending_free(p);
-			return OP_DONE;
+		int rv = msg_strdup(m, fields[i], dst[i]);
+		if (rv == DOMINO_ENOMEM)
+			return rv;
+		if (rv == DOMINO_EPROTO) {
+			snprintf(err, cap, "%sargument %s must be a string",
+			    where, fields[i]);
+			return DOMINO_EINVAL;
 		}
 	}
 	if (ev->repo == NULL || ev->repo[0] == '\0' ||
 	    strchr(ev->repo, '/') == NULL || strstr(ev->repo, "://") != NULL) {
-		msg_error_reply(call->sb, DOMINO_EINVAL,
-		    "argument repo is required as host/owner/name, e.g. github.com/org/core");
-		pending_free(p);
-		return OP_DONE;
+		snprintf(err, cap, "%sargument repo is required as "
+		    "host/owner/name, e.g. github.com/org/core", where);
+		return DOMINO_EINVAL;
 	}
 	if (ev->type == NULL && domino_event_set(&ev->type, "push", 4) != 0)
-		goto nomem;
+		return DOMINO_ENOMEM;
 	for (size_t i = 0; event_types[i] != NULL; i++)
 		known |= strcmp(ev->type, event_types[i]) == 0;
 	if (!known) {
-		msg_error_reply(call->sb, DOMINO_EINVAL,
-		    "unknown type %.64s; use push, ref.create, ref.delete, tag, "
-		    "pr.open, pr.update, pr.merge, pr.close, change.patchset, "
-		    "change.merged, release, ping or other", ev->type);
-		pending_free(p);
-		return OP_DONE;
+		snprintf(err, cap, "%sunknown type %.64s; use push, ref.create, "
+		    "ref.delete, tag, pr.open, pr.update, pr.merge, pr.close, "
+		    "change.patchset, change.merged, release, ping or other",
+		    where, ev->type);
+		return DOMINO_EINVAL;
 	}
 	if (ev->event == NULL && domino_event_set(&ev->event, "publish", 7) != 0)
-		goto nomem;
+		return DOMINO_ENOMEM;
 	if (ev->ref != NULL && ev->ref[0] != '\0' && strncmp(ev->ref, "refs/", 5) != 0) {
 		/* A short branch name, as people type it. */
 		char *full = NULL;
 		if (asprintf(&full, "refs/heads/%s", ev->ref) < 0)
-			goto nomem;
+			return DOMINO_ENOMEM;
 		free(ev->ref);
 		ev->ref = full;
 	}
-	deps = msg_get(call->req, "depends_on");
+	deps = msg_get(m, "depends_on");
 	if (deps != NULL && deps->type == MSGPACK_OBJECT_ARRAY) {
 		for (uint32_t i = 0; i < deps->via.array.size; i++) {
 			const msgpack_object *d = &deps->via.array.ptr[i];
 			char *s;
+			int rv;
 			if (d->type != MSGPACK_OBJECT_STR)
 				continue;
 			if ((s = strndup(d->via.str.ptr, d->via.str.size)) == NULL)
-				goto nomem;
-			if (domino_event_add_depends_on(ev, s) != 0) {
-				free(s);
-				goto nomem;
-			}
+				return DOMINO_ENOMEM;
+			rv = domino_event_add_depends_on(ev, s);
 			free(s);
+			if (rv != 0)
+				return DOMINO_ENOMEM;
 		}
 	}
+	return DOMINO_OK;
+}
+
+/*
+ * publish {repo, ref?, type?, before?, after?, actor?, url?, id?, event?,
+ * depends_on?}: a hand-made event with source "generic". Or publish
+ * {events: [{repo, ...}, ...]}: up to PUBLISH_BATCH_MAX of them, stored in
+ * one transaction (all or none) and answered once.
+ */
+int
+op_publish(struct call *call)
+{
+	const msgpack_object *list = msg_get(call->req, "events");
+	struct pending *p;
+	char err[512], where[48] = "";
+	size_t n = 1;
+	int rv = DOMINO_OK;
+
+	if (list != NULL && (list->type != MSGPACK_OBJECT_ARRAY ||
+	    list->via.array.size == 0 ||
+	    list->via.array.size > PUBLISH_BATCH_MAX)) {
+		msg_error_reply(call->sb, DOMINO_EINVAL, "argument events must "
+		    "be a list of 1 to %d events", PUBLISH_BATCH_MAX);
+		return OP_DONE;
+	}
+	if (list != NULL)
+		n = list->via.array.size;
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->evs = calloc(n, sizeof(*p->evs))) == NULL) {
+		free(p);
+		msg_error_reply(call->sb, DOMINO_ENOMEM, "out of memory");
+		return OP_DONE;
+	}
+	p->call = call;
+	p->nevs = n;
+	for (size_t i = 0; rv == DOMINO_OK && i < n; i++) {
+		if (list != NULL)
+			snprintf(where, sizeof(where), "events[%zu]: ", i);
+		rv = read_published(list != NULL ? &list->via.array.ptr[i] :
+		    call->req, &p->evs[i], where, err, sizeof(err));
+	}
+	if (rv != DOMINO_OK) {
+		if (rv == DOMINO_ENOMEM)
+			msg_error_reply(call->sb, rv, "out of memory");
+		else
+			msg_error_reply(call->sb, rv, "%s", err);
+		pending_free(p);
+		return OP_DONE;
+	}
 	return submit_pending(p, "generic");
-nomem:
-	msg_error_reply(call->sb, DOMINO_ENOMEM, "out of memory");
-	pending_free(p);
-	return OP_DONE;
 }
 
 struct hdr_ctx {

@@ -38,6 +38,7 @@ struct writer {
 	pthread_cond_t ccv;
 	struct wcmd *chead, *ctail;
 	int cstopping;
+	struct fanout_batch *fb; /* the completer's */
 	void (*hook)(void *arg);
 	void *hook_arg;
 	struct writer_stats stats;
@@ -283,7 +284,7 @@ apply_batch(struct writer *w, struct wcmd *batch)
 }
 
 static void
-publish(struct writer *w, struct wcmd *c)
+publish(struct writer *w, struct wcmd *c, struct fanout_batch *b)
 {
 	struct writer_events *we = (struct writer_events *)c;
 
@@ -292,7 +293,7 @@ publish(struct writer *w, struct wcmd *c)
 	for (size_t i = 0; i < we->n; i++) {
 		struct writer_event *e = &we->ev[i];
 		if (!e->dup)
-			fanout_publish(w->fo, e->repo, strlen(e->repo),
+			fanout_add(w->fo, b, e->repo, strlen(e->repo),
 			    e->ref ? e->ref : "", e->ref ? strlen(e->ref) : 0,
 			    e->buf, e->len);
 	}
@@ -389,17 +390,19 @@ run(void *arg)
 }
 
 /*
- * The completer: in commit order, publish each committed event live and
+ * The completer: in commit order, publish the committed events live, then
  * call each command's committed(). One thread, so subscribers see events
- * in seq order.
+ * in seq order. Everything committed since it last looked goes out
+ * together, so runs of one topic make one message.
  */
 static void *
 completer(void *arg)
 {
 	struct writer *w = arg;
+	struct fanout_batch *b = w->fb;
 
 	for (;;) {
-		struct wcmd *c, *next;
+		struct wcmd *c, *first, *next;
 		int any_ok = 0;
 
 		pthread_mutex_lock(&w->cmu);
@@ -410,12 +413,16 @@ completer(void *arg)
 		pthread_mutex_unlock(&w->cmu);
 		if (c == NULL)
 			break;
-		for (; c != NULL; c = next) {
-			next = c->next;
+		for (first = c; c != NULL; c = c->next) {
 			if (c->status == DOMINO_OK) {
-				publish(w, c);
+				publish(w, c, b);
 				any_ok = 1;
 			}
+		}
+		if (w->fo != NULL)
+			fanout_flush(w->fo, b);
+		for (c = first; c != NULL; c = next) {
+			next = c->next;
 			c->committed(c, c->status);
 		}
 		pthread_mutex_lock(&w->mu);
@@ -443,7 +450,8 @@ writer_start(struct store *st, struct fanout *fo, uint32_t batch_max,
 	pthread_cond_init(&w->cv, NULL);
 	pthread_mutex_init(&w->cmu, NULL);
 	pthread_cond_init(&w->ccv, NULL);
-	if (pthread_create(&w->cthread, NULL, completer, w) != 0)
+	if ((w->fb = calloc(1, sizeof(*w->fb))) == NULL ||
+	    pthread_create(&w->cthread, NULL, completer, w) != 0)
 		goto fail;
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
 		stop_completer(w);
@@ -456,6 +464,7 @@ fail:
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->cmu);
 	pthread_cond_destroy(&w->ccv);
+	free(w->fb);
 	free(w);
 	return DOMINO_ENOMEM;
 }
@@ -510,5 +519,6 @@ writer_free(struct writer *w)
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->cmu);
 	pthread_cond_destroy(&w->ccv);
+	free(w->fb);
 	free(w);
 }

@@ -581,6 +581,23 @@ void domino_published_clear(struct domino_published *p);
 int domino_publish(domino *d, const struct domino_publish_args *a,
     struct domino_published *out);
 
+/* Events in one domino_publish_many() (the broker's limit). */
+#define DOMINO_PUBLISH_MAX 1000
+
+/*
+ * Store n hand-made events in one request: one commit for all of them
+ * (all are stored or none), one answer listing each in order, and live
+ * subscribers get consecutive events of one repo@ref as one message. For
+ * relays and imports, where one request per event would cost a round trip
+ * and a commit each. A duplicate id among them is reported per event.
+ *
+ * Returns as domino_publish(); DOMINO_EINVAL names the bad event
+ * ("events[3]: ..."), DOMINO_ETOOBIG when n > DOMINO_PUBLISH_MAX.
+ * Thread-safe.
+ */
+int domino_publish_many(domino *d, const struct domino_publish_args *a,
+    size_t n, struct domino_published *out);
+
 /* The arguments of domino_ingest(). */
 struct domino_ingest_args {
 	const char *source;  /* forge: github, gitlab, gitea, bitbucket, gerrit, generic */

@@ -117,48 +117,109 @@ set(const char *s)
 	return s != NULL && *s != '\0';
 }
 
-int
-domino_publish(domino *d, const struct domino_publish_args *a,
-    struct domino_published *out)
+/* Pack a's fields as one event map; a->repo is set (checked by the
+ * caller). */
+static void
+pack_event(msgpack_packer *pk, const struct domino_publish_args *a,
+    int as_request, domino *d)
 {
-	const char *keys[] = {"repo", "ref", "type", "before", "after",
-	    "actor", "url", "id", "event"};
+	static const char *const keys[] = {"repo", "ref", "type", "before",
+	    "after", "actor", "url", "id", "event"};
 	const char *vals[9];
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	size_t n = 0;
-	int rv;
 
-	conn_err_clear();
-	if (out != NULL)
-		memset(out, 0, sizeof(*out));
-	if (d == NULL || a == NULL || out == NULL ||
-	    (a->n_depends_on > 0 && a->depends_on == NULL))
-		return conn_err(DOMINO_EINVAL, "domino_publish: invalid argument");
-	if (!set(a->repo))
-		return conn_err(DOMINO_EINVAL,
-		    "publish needs a repo (host/owner/name)");
 	vals[0] = a->repo; vals[1] = a->ref; vals[2] = a->type;
 	vals[3] = a->before; vals[4] = a->after; vals[5] = a->actor;
 	vals[6] = a->url; vals[7] = a->id; vals[8] = a->event;
 	for (size_t i = 0; i < 9; i++)
 		n += set(vals[i]);
 	n += a->n_depends_on > 0;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	conn_req_begin(d, &pk, "publish", n);
+	if (as_request)
+		conn_req_begin(d, pk, "publish", n);
+	else
+		msgpack_pack_map(pk, n);
 	for (size_t i = 0; i < 9; i++)
 		if (set(vals[i]))
-			msg_pack_kstr(&pk, keys[i], vals[i]);
+			msg_pack_kstr(pk, keys[i], vals[i]);
 	if (a->n_depends_on > 0) {
-		msg_pack_cstr(&pk, "depends_on");
-		msgpack_pack_array(&pk, a->n_depends_on);
+		msg_pack_cstr(pk, "depends_on");
+		msgpack_pack_array(pk, a->n_depends_on);
 		for (size_t i = 0; i < a->n_depends_on; i++)
-			msg_pack_cstr(&pk, a->depends_on[i] ?
+			msg_pack_cstr(pk, a->depends_on[i] ?
 			    a->depends_on[i] : "");
 	}
+}
+
+/* Check the arguments of event i locally. */
+static int
+check_args(const struct domino_publish_args *a, size_t i, size_t n)
+{
+	if (a->n_depends_on > 0 && a->depends_on == NULL)
+		return conn_err(DOMINO_EINVAL, "domino_publish: invalid argument");
+	if (!set(a->repo))
+		return n > 1 ? conn_err(DOMINO_EINVAL, "event %zu: publish needs "
+		    "a repo (host/owner/name)", i) : conn_err(DOMINO_EINVAL,
+		    "publish needs a repo (host/owner/name)");
+	return DOMINO_OK;
+}
+
+int
+domino_publish(domino *d, const struct domino_publish_args *a,
+    struct domino_published *out)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rv;
+
+	conn_err_clear();
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (d == NULL || a == NULL || out == NULL)
+		return conn_err(DOMINO_EINVAL, "domino_publish: invalid argument");
+	if ((rv = check_args(a, 0, 1)) != DOMINO_OK)
+		return rv;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pack_event(&pk, a, 1, d);
 	rv = call_published(d, &sb, out, "publish");
 	msgpack_sbuffer_destroy(&sb);
+	return conn_err_default(rv);
+}
+
+int
+domino_publish_many(domino *d, const struct domino_publish_args *a, size_t n,
+    struct domino_published *out)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rv;
+
+	conn_err_clear();
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (d == NULL || a == NULL || out == NULL || n == 0)
+		return conn_err(DOMINO_EINVAL,
+		    "domino_publish_many: invalid argument");
+	if (n > DOMINO_PUBLISH_MAX)
+		return conn_err(DOMINO_ETOOBIG, "%zu events in one publish; "
+		    "at most %d", n, DOMINO_PUBLISH_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((rv = check_args(&a[i], i, n)) != DOMINO_OK)
+			return rv;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	conn_req_begin(d, &pk, "publish", 1);
+	msg_pack_cstr(&pk, "events");
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++)
+		pack_event(&pk, &a[i], 0, d);
+	rv = call_published(d, &sb, out, "publish");
+	msgpack_sbuffer_destroy(&sb);
+	if (rv == DOMINO_OK && out->n_events != n) {
+		domino_published_clear(out);
+		rv = conn_err(DOMINO_EPROTO, "the broker answered for a "
+		    "different number of events than were published");
+	}
 	return conn_err_default(rv);
 }
 

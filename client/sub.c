@@ -393,6 +393,24 @@ handle_event(struct domino_sub *s, struct domino_event *ev)
 	emit(s, ev);
 }
 
+/* One event of a live message; non-zero stops the message's walk. */
+static int
+live_event(void *arg, const void *buf, size_t len)
+{
+	struct domino_sub *s = arg;
+	struct domino_event ev;
+	int rv = domino_event_decode(buf, len, &ev);
+
+	if (rv != DOMINO_OK) {
+		conn_logf(s->d, DOMINO_LOG_WARN,
+		    "dropped a malformed live event: %s", domino_strerror(rv));
+		return 0;
+	}
+	handle_event(s, &ev);
+	domino_event_clear(&ev);
+	return s->halt;
+}
+
 /* Handle one received message; s->halt says when to stop. */
 static void
 handle(struct domino_sub *s, nng_msg *m)
@@ -400,8 +418,7 @@ handle(struct domino_sub *s, nng_msg *m)
 	const char *repo, *ref;
 	const void *body;
 	size_t blen;
-	int hb, rv;
-	struct domino_event ev;
+	int hb;
 
 	if (topic_split(nng_msg_body(m), nng_msg_len(m), &hb, &repo, &ref,
 	    &body, &blen) != DOMINO_OK) {
@@ -416,15 +433,9 @@ handle(struct domino_sub *s, nng_msg *m)
 	}
 	if (!topic_filter_match(&s->filter, repo, ref))
 		return;
-	rv = domino_event_decode(body, blen, &ev);
-	if (rv != DOMINO_OK) {
+	if (topic_events(body, blen, live_event, s) != DOMINO_OK)
 		conn_logf(s->d, DOMINO_LOG_WARN,
-		    "dropped a malformed live event repo=%s: %s", repo,
-		    domino_strerror(rv));
-		return;
-	}
-	handle_event(s, &ev);
-	domino_event_clear(&ev);
+		    "dropped a live batch with bad framing repo=%s", repo);
 }
 
 /* The thread. -------------------------------------------------------- */

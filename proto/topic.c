@@ -85,6 +85,44 @@ topic_heartbeat(char *buf, size_t cap, uint64_t seq, int64_t time_ns)
 	return n;
 }
 
+size_t
+topic_batch_header(char *buf, uint32_t n)
+{
+	buf[0] = (char)0xdd;
+	buf[1] = (char)(n >> 24);
+	buf[2] = (char)(n >> 16);
+	buf[3] = (char)(n >> 8);
+	buf[4] = (char)n;
+	return TOPIC_BATCH_HEADER;
+}
+
+int
+topic_events(const void *body, size_t len,
+    int (*cb)(void *arg, const void *ev, size_t len), void *arg)
+{
+	const uint8_t *p = body;
+	struct mp_rd r;
+	uint64_t n;
+
+	if (len == 0)
+		return DOMINO_EPROTO;
+	if (!((p[0] & 0xf0) == 0x90 || p[0] == 0xdc || p[0] == 0xdd))
+		return (void)cb(arg, body, len), DOMINO_OK;
+	/* A batch: checked whole once, so the walk below cannot fail half
+	 * way; each event is then the caller's to decode. */
+	if (mp_rd_init(&r, body, len, &mp_default_limits) != DOMINO_OK ||
+	    mp_rd_array(&r, &n) != 0 || n == 0)
+		return DOMINO_EPROTO;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t at = r.pos;
+		if (mp_rd_skip(&r) != 0)
+			return DOMINO_EPROTO;
+		if (cb(arg, p + at, r.pos - at) != 0)
+			break;
+	}
+	return DOMINO_OK;
+}
+
 int
 topic_heartbeat_parse(const void *body, size_t len, uint64_t *seq)
 {

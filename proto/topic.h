@@ -2,8 +2,10 @@
 /*
  * PUB message framing and subscription filters.
  *
- * A live message is `repo NUL ref NUL` followed by the msgpack event; a
- * heartbeat is a single NUL followed by a msgpack map {seq, time}. nng
+ * A live message is `repo NUL ref NUL` followed by the msgpack event, or
+ * by a msgpack array of events (a batch: consecutive events of one topic,
+ * sent as one message); a heartbeat is a single NUL followed by a msgpack
+ * map {seq, time}. nng
  * subscriptions are byte prefixes, so a filter "github.com/org/" (an org),
  * "github.com/org/core" (one repo), "github.com/org/core@refs/heads/main"
  * (one ref) or a glob (a star in the org, repo or ref part) becomes the longest
@@ -31,6 +33,19 @@ void topic_header_write(char *buf, const char *repo, size_t repo_len,
  */
 int topic_split(const void *msg, size_t len, int *is_heartbeat,
     const char **repo, const char **ref, const void **body, size_t *body_len);
+
+/* A batch body starts with an array32 header of n events. */
+#define TOPIC_BATCH_HEADER 5
+size_t topic_batch_header(char *buf, uint32_t n);
+
+/*
+ * Call cb with the bytes of each event in a received body: the one event,
+ * or each event of a batch, in order, until cb returns non-zero. The
+ * events themselves are not checked here. Returns DOMINO_OK, or
+ * DOMINO_EPROTO when a batch's framing is wrong (then cb was not called).
+ */
+int topic_events(const void *body, size_t len,
+    int (*cb)(void *arg, const void *ev, size_t len), void *arg);
 
 /* Encode a heartbeat message into buf (cap >= 32); returns its length. */
 size_t topic_heartbeat(char *buf, size_t cap, uint64_t seq, int64_t time_ns);

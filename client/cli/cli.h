@@ -88,4 +88,15 @@ int cli_opt_flag(char **argv, int i, const char *name);
 /* Write line + '\n' to stdout and flush (readers use pipes); 0 or -1. */
 int cli_println(const char *line);
 
+/* Longest input line the line readers take. */
+#define CLI_LINE_MAX (16u * 1024 * 1024)
+
+/*
+ * Read one line (without its '\n' or "\r\n") into *buf. Returns 1 with
+ * *len set, 0 at EOF, -1 on a read error; *toolong when the line was over
+ * CLI_LINE_MAX (the rest of it is skipped).
+ */
+int cli_read_line(FILE *f, char **buf, size_t *cap, size_t *len,
+    int *toolong);
+
 #endif

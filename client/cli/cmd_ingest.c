@@ -15,7 +15,6 @@
 
 #include "cli.h"
 
-#define LINE_MAX_BYTES (16u * 1024 * 1024)
 #define HEADERS_MAX 64
 #define RETRIES 5 /* for a busy or silent broker: 1+2+4+8+16 s */
 
@@ -35,53 +34,6 @@ sleep_s(unsigned s)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
-}
-
-/*
- * Read one line (without its '\n' or "\r\n") into *buf. Returns 1 with
- * *len set, 0 at EOF, -1 on a read error; *toolong when the line was over
- * LINE_MAX_BYTES (the rest of it is skipped).
- */
-static int
-read_line(FILE *f, char **buf, size_t *cap, size_t *len, int *toolong)
-{
-	size_t n = 0;
-	int c, any = 0;
-
-	*toolong = 0;
-	/* getc: stdio hands back a line as soon as its bytes arrived; it
-	 * does not wait to fill its buffer from a pipe. */
-	for (;;) {
-		c = getc(f);
-		if (c == EOF)
-			break;
-		any = 1;
-		if (c == '\n')
-			break;
-		if (n >= LINE_MAX_BYTES) {
-			*toolong = 1;
-			continue;
-		}
-		if (n + 1 >= *cap) {
-			size_t ncap = *cap ? *cap * 2 : 4096;
-			char *nb = realloc(*buf, ncap);
-			if (nb == NULL)
-				return -1;
-			*buf = nb;
-			*cap = ncap;
-		}
-		(*buf)[n++] = (char)c;
-	}
-	if (ferror(f))
-		return -1;
-	if (!any)
-		return 0;
-	if (n > 0 && (*buf)[n - 1] == '\r')
-		n--;
-	if (*buf != NULL)
-		(*buf)[n] = '\0';
-	*len = n;
-	return 1;
 }
 
 static int
@@ -296,7 +248,7 @@ run(struct cli *c, int argc, char **argv)
 	if (rv != 0)
 		goto out;
 	for (;;) {
-		int toolong = 0, r = read_line(f, &buf, &cap, &len, &toolong);
+		int toolong = 0, r = cli_read_line(f, &buf, &cap, &len, &toolong);
 
 		if (r < 0) {
 			fprintf(stderr, "domino: %s: %s\n", g.where,

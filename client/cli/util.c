@@ -259,3 +259,45 @@ cli_println(const char *line)
 		return -1;
 	return 0;
 }
+
+int
+cli_read_line(FILE *f, char **buf, size_t *cap, size_t *len, int *toolong)
+{
+	size_t n = 0;
+	int c, any = 0;
+
+	*toolong = 0;
+	/* getc: stdio hands back a line as soon as its bytes arrived; it
+	 * does not wait to fill its buffer from a pipe. */
+	for (;;) {
+		c = getc(f);
+		if (c == EOF)
+			break;
+		any = 1;
+		if (c == '\n')
+			break;
+		if (n >= CLI_LINE_MAX) {
+			*toolong = 1;
+			continue;
+		}
+		if (n + 1 >= *cap) {
+			size_t ncap = *cap ? *cap * 2 : 4096;
+			char *nb = realloc(*buf, ncap);
+			if (nb == NULL)
+				return -1;
+			*buf = nb;
+			*cap = ncap;
+		}
+		(*buf)[n++] = (char)c;
+	}
+	if (ferror(f))
+		return -1;
+	if (!any)
+		return 0;
+	if (n > 0 && (*buf)[n - 1] == '\r')
+		n--;
+	if (*buf != NULL)
+		(*buf)[n] = '\0';
+	*len = n;
+	return 1;
+}

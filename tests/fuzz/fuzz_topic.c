@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target for PUB framing and subscription filters. The input is used
- * twice: as a received PUB message (topic_split, heartbeat parse), and as
+ * twice: as a received PUB message (topic_split, heartbeat parse, the
+ * events of a body or batch: each inside the body, in order), and as
  * "FILTER\nREPO\nREF" for filter parse, prefix and match, checking the
  * property subscribers rely on: when a filter matches, the nng prefix it
  * subscribes with is a prefix of that event's topic header.
@@ -31,6 +32,25 @@ part(const uint8_t **p, const uint8_t *end)
 	return s;
 }
 
+/* The events of a body must be inside it, each after the last. */
+struct walk {
+	const uint8_t *body;
+	size_t len, n, end;
+};
+
+static int
+each_event(void *arg, const void *ev, size_t len)
+{
+	struct walk *w = arg;
+	const uint8_t *p = ev;
+
+	if (p < w->body + w->end || p + len > w->body + w->len || len == 0)
+		__builtin_trap();
+	w->end = (size_t)(p - w->body) + len;
+	w->n++;
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,8 +65,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t rl, fl, n;
 
 	if (topic_split(data, size, &hb, &repo, &ref, &body, &body_len) ==
-	    DOMINO_OK && hb)
-		(void)topic_heartbeat_parse(body, body_len, &seq);
+	    DOMINO_OK) {
+		struct walk w = {body, body_len, 0, 0};
+		if (hb)
+			(void)topic_heartbeat_parse(body, body_len, &seq);
+		else if (topic_events(body, body_len, each_event, &w) ==
+		    DOMINO_OK && w.n == 0)
+			__builtin_trap(); /* a body accepted with no event */
+	}
 
 	ftext = part(&p, end);
 	r = part(&p, end);

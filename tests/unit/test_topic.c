@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for proto/topic.c: PUB framing (header write and split),
- * heartbeats, and subscription filters (parse, nng prefix, full match)
+ * heartbeats, batches of events, and subscription filters (parse, nng prefix, full match)
  * for an org prefix, one repo, repo@ref and globs.
  */
 #include <criterion/criterion.h>
@@ -262,4 +262,84 @@ Test(topic, filter_prefix_respects_cap)
 	cr_assert_leq(n, sizeof(buf));
 	cr_assert_eq(memcmp(buf, "github.c", n), 0);
 	topic_filter_clear(&f);
+}
+
+struct seen_events {
+	const void *ev[8];
+	size_t len[8], n, stop_after;
+};
+
+static int
+collect(void *arg, const void *ev, size_t len)
+{
+	struct seen_events *s = arg;
+
+	cr_assert_lt(s->n, 8);
+	s->ev[s->n] = ev;
+	s->len[s->n++] = len;
+	return s->stop_after != 0 && s->n == s->stop_after;
+}
+
+Test(topic, one_event_or_a_batch)
+{
+	/* {a: 1}, {b: "xy"}, {c: [1, 2]} */
+	const char e1[] = {(char)0x81, (char)0xa1, 'a', 0x01};
+	const char e2[] = {(char)0x81, (char)0xa1, 'b', (char)0xa2, 'x', 'y'};
+	const char e3[] = {(char)0x81, (char)0xa1, 'c', (char)0x92, 1, 2};
+	char body[64];
+	size_t n = topic_batch_header(body, 3);
+	struct seen_events s = {0};
+
+	cr_assert_eq(n, TOPIC_BATCH_HEADER);
+	memcpy(body + n, e1, sizeof(e1));
+	n += sizeof(e1);
+	memcpy(body + n, e2, sizeof(e2));
+	n += sizeof(e2);
+	memcpy(body + n, e3, sizeof(e3));
+	n += sizeof(e3);
+
+	cr_assert_eq(topic_events(body, n, collect, &s), DOMINO_OK);
+	cr_assert_eq(s.n, 3);
+	cr_assert_eq(s.len[0], sizeof(e1));
+	cr_assert_arr_eq(s.ev[1], e2, sizeof(e2));
+	cr_assert_arr_eq(s.ev[2], e3, sizeof(e3));
+
+	/* A single event is itself. */
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(topic_events(e2, sizeof(e2), collect, &s), DOMINO_OK);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(s.ev[0], (const void *)e2);
+	cr_assert_eq(s.len[0], sizeof(e2));
+
+	/* The callback stops the walk. */
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 2;
+	cr_assert_eq(topic_events(body, n, collect, &s), DOMINO_OK);
+	cr_assert_eq(s.n, 2);
+
+	/* A batch cut short, or claiming more events than it has, or none,
+	 * is refused before any event is handed out. */
+	for (size_t cut = 1; cut < n; cut++) {
+		memset(&s, 0, sizeof(s));
+		cr_assert_eq(topic_events(body, cut, collect, &s), DOMINO_EPROTO,
+		    "cut at %zu", cut);
+		cr_assert_eq(s.n, 0);
+	}
+	topic_batch_header(body, 4);
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(topic_events(body, n, collect, &s), DOMINO_EPROTO);
+	cr_assert_eq(s.n, 0);
+	topic_batch_header(body, 0);
+	cr_assert_eq(topic_events(body, TOPIC_BATCH_HEADER, collect, &s),
+	    DOMINO_EPROTO);
+	cr_assert_eq(topic_events(body, 0, collect, &s), DOMINO_EPROTO);
+	/* A fixarray is a batch too. */
+	{
+		char fa[1 + sizeof(e1)] = {(char)0x91};
+		memcpy(fa + 1, e1, sizeof(e1));
+		memset(&s, 0, sizeof(s));
+		cr_assert_eq(topic_events(fa, sizeof(fa), collect, &s), DOMINO_OK);
+		cr_assert_eq(s.n, 1);
+		cr_assert_eq(s.ev[0], (const void *)(fa + 1));
+	}
 }

@@ -9,6 +9,9 @@
  * pub     --conc C --secs S --size B   durable publishes/s from C clients
  * load    --n N --conc C --size B      publish N events (replay preload)
  * fanout  --subs K --conc C --secs S   deliveries/s to K subscribers, gaps
+ *
+ * pub, load and fanout take --batch B: each request publishes B events
+ * (domino_publish_many, one commit and one answer for all of them).
  * lat     --subs K --rate R --secs S   publish-to-subscriber latency
  * replay  --n N                        read N events from seq 1 (domino_log)
  * mem     --subs K --pid P             broker RSS with K subscribers attached
@@ -70,6 +73,8 @@ static char g_url[4096];
  * every event goes to REPO). */
 static long g_pool;
 static atomic_llong g_pick;
+/* Events per publish request (domino_publish_many), 1: domino_publish. */
+static long g_batch = 1;
 
 static domino *
 open_handle(void)
@@ -150,6 +155,33 @@ publish(domino *d, msgpack_sbuffer *sb, const char *repo, const char *id,
 	return ok ? 0 : -1;
 }
 
+/* Up to g_batch events in one domino_publish_many (one commit); returns
+ * how many were stored, 0 on a failure. */
+static long
+publish_many(domino *d, long n, int idx, uint64_t *seqno)
+{
+	struct domino_publish_args a[DOMINO_PUBLISH_MAX];
+	static __thread char ids[DOMINO_PUBLISH_MAX][48];
+	struct domino_published res;
+	char actor[32];
+	int rv;
+
+	snprintf(actor, sizeof(actor), "t%lld", (long long)wall_ns());
+	memset(a, 0, (size_t)n * sizeof(a[0]));
+	for (long i = 0; i < n; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "b%s-%02d-%08llu", g_run, idx,
+		    (unsigned long long)(*seqno)++);
+		a[i].repo = REPO;
+		a[i].ref = "refs/heads/main";
+		a[i].id = ids[i];
+		a[i].actor = actor;
+		a[i].url = g_url;
+	}
+	rv = domino_publish_many(d, a, (size_t)n, &res);
+	domino_published_clear(&res);
+	return rv == DOMINO_OK ? n : 0;
+}
+
 /* Names of the graph shape (see the top of this file). */
 static void
 pool_repo(char *buf, size_t len, long long k)
@@ -187,6 +219,20 @@ publisher(void *arg)
 	while (!atomic_load(&g_stop)) {
 		if (pa->deadline != 0 && mono_ns() >= pa->deadline)
 			break;
+		if (g_batch > 1 && pa->period == 0 && g_pool == 0) {
+			long k = g_batch, got;
+			if (pa->deadline == 0) {
+				long long left = atomic_fetch_sub(&g_left, k);
+				if (left <= 0)
+					break;
+				if (left < k)
+					k = (long)left;
+			}
+			got = publish_many(d, k, pa->idx, &n);
+			atomic_fetch_add(&g_ok, (uint64_t)got);
+			atomic_fetch_add(&g_err, (uint64_t)(k - got));
+			continue;
+		}
 		if (pa->deadline == 0 && atomic_fetch_sub(&g_left, 1) <= 0)
 			break;
 		if (pa->period > 0) {
@@ -774,6 +820,9 @@ main(int argc, char **argv)
 	snprintf(g_run, sizeof(g_run), "%x%llx", (unsigned)getpid(),
 	    (unsigned long long)(wall_ns() / 1000) & 0xffffffull);
 	calibrate((size_t)arg_long(argc, argv, "--size", 512));
+	g_batch = arg_long(argc, argv, "--batch", 1);
+	if (g_batch < 1 || g_batch > DOMINO_PUBLISH_MAX)
+		die("--batch must be 1 to %d", DOMINO_PUBLISH_MAX);
 	if (strcmp(mode, "pub") == 0 || strcmp(mode, "load") == 0) {
 		int conc = (int)arg_long(argc, argv, "--conc", 1);
 		double secs = atof(arg_str(argc, argv, "--secs", "3"));

@@ -6,7 +6,8 @@
  *
  * xadd    --conc C --secs S --size B   XADD/s from C connections, one
  *         command in flight each (the reply comes after the AOF write, and
- *         with appendfsync always after its fsync)
+ *         with appendfsync always after its fsync); --pipeline B sends B
+ *         XADDs before reading their B replies
  * fanout  --subs K --secs S --size B   PUBLISH (pipelined by 100) to K
  *         SUBSCRIBE connections: deliveries/s, gaps
  * lat     --subs K --rate R --secs S --conc P   XADD paced, K readers in
@@ -31,6 +32,7 @@
 #define MAXPUB 256
 
 static const char *g_host;
+static long g_pipe = 1; /* XADDs per round trip (xadd) */
 static int g_port, g_size;
 static atomic_uint_least64_t g_ok, g_err;
 static atomic_int g_stop;
@@ -83,6 +85,27 @@ xadder(void *arg)
 		if (pa->period > 0) {
 			sleep_until_mono(next);
 			next += pa->period;
+		}
+		if (g_pipe > 1 && pa->period == 0) {
+			long ok = 0;
+			for (long i = 0; i < g_pipe; i++) {
+				payload(buf, ++n, pa->idx);
+				redisAppendCommand(c, "XADD %s * d %b", pa->key,
+				    buf, (size_t)g_size);
+			}
+			for (long i = 0; i < g_pipe; i++) {
+				void *rv = NULL;
+				if (redisGetReply(c, &rv) != REDIS_OK)
+					break;
+				r = rv;
+				ok += r->type == REDIS_REPLY_STRING;
+				freeReplyObject(r);
+			}
+			atomic_fetch_add(&g_ok, (uint64_t)ok);
+			atomic_fetch_add(&g_err, (uint64_t)(g_pipe - ok));
+			if (ok < g_pipe)
+				break;
+			continue;
 		}
 		payload(buf, ++n, pa->idx);
 		r = redisCommand(c, "XADD %s * d %b", pa->key, buf,
@@ -411,6 +434,7 @@ main(int argc, char **argv)
 	g_size = (int)arg_long(argc, argv, "--size", 512);
 	if (g_size < 20)
 		g_size = 20;
+	g_pipe = arg_long(argc, argv, "--pipeline", 1);
 	if (strcmp(mode, "xadd") == 0) {
 		int conc = (int)arg_long(argc, argv, "--conc", 1);
 		double secs = atof(arg_str(argc, argv, "--secs", "3"));

@@ -25,7 +25,7 @@ BEGIN {
 	dur["nng-pub"] = "none: nng pub0 to sub0 over tcp, live only (the transport under domino's fan-out)"
 	dur["nng-http"] = "none: nng's HTTP server answers 202 after reading the body, nothing parsed or stored (the library under domino's webhook endpoint)"
 	dur["nginx-post"] = "none: answers 202 to wrk's ~600 B JSON POSTs, 16 keep-alive conns (the receiver's ceiling)"
-	ddur["3"] = "published durably; live fan-out lossy by design, gaps counted"
+	ddur["3"] = "published durably, 100 events per request (one commit each); live fan-out lossy by design, gaps counted"
 	ddur["5"] = "reads the LMDB log"
 	ddur["6"] = "each registration and event committed before the answer; µs/event is the CPU time of the graph walk inside the event's commit"
 	ddur["7"] = "at-least-once: every delivery a record in LMDB, each state change committed"
@@ -37,6 +37,7 @@ BEGIN {
 	row("1", "rps", "1 webhook ingest, signed GitHub push, 32 conns", "req/s", "webhook nginx nng-http")
 	row("2.c1", "rate", "2 durable publish 512 B, 1 publisher", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1 nng-echo")
 	row("2.c50", "rate", "2 durable publish 512 B, 50 publishers", "msg/s", "js-sync js-async redis-always redis-everysec mqtt-qos1 nng-echo")
+	row("2.c50b", "rate", "2 durable publish 512 B, 50 publishers, batched (domino 100 per request, Redis 100 per pipeline, JetStream 256 in flight)", "msg/s", "js-async redis-always")
 	row("3.s1", "rate", "3 fan-out 512 B, 1 subscriber", "deliveries/s", "nats-core redis-pubsub mqtt-qos0 nng-pub")
 	row("3.s10", "rate", "3 fan-out 512 B, 10 subscribers", "deliveries/s", "nats-core redis-pubsub mqtt-qos0 nng-pub")
 	row("4.r1000", "p50", "4 latency p50 @ 1k ev/s, 10 subs", "µs", "js-push redis-xread")
