@@ -950,6 +950,97 @@ Test(match, writer_creates_pending_deliveries_with_via)
 	writer_free(w);
 }
 
+/* Append n events (ids[i] on repos[i], ref main, push) in one command. */
+static void
+publish_n(struct writer *w, size_t n, const char *const *ids,
+    const char *const *repos, uint64_t *seq, int *dup, uint32_t *matched)
+{
+	struct writer_events *we = calloc(1, sizeof(*we) +
+	    n * sizeof(struct writer_event));
+	struct waiter wt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	    0, 0};
+
+	cr_assert_not_null(we);
+	we->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct domino_event ev;
+		domino_event_init(&ev);
+		ev.id = (char *)ids[i];
+		ev.source = "generic";
+		ev.event = "publish";
+		ev.type = "push";
+		ev.repo = (char *)repos[i];
+		ev.ref = "refs/heads/main";
+		ev.time = 1;
+		cr_assert_eq(domino_event_encode(&ev, &we->ev[i].buf,
+		    &we->ev[i].len), DOMINO_OK);
+		we->ev[i].source = "generic";
+		we->ev[i].id = ids[i];
+		we->ev[i].repo = repos[i];
+		we->ev[i].ref = "refs/heads/main";
+		we->ev[i].type = "push";
+	}
+	we->done = ev_done;
+	we->arg = &wt;
+	cr_assert_eq(writer_submit_events(w, we), DOMINO_OK);
+	wait_done(&wt);
+	cr_assert_eq(wt.status, DOMINO_OK);
+	for (size_t i = 0; i < n; i++) {
+		seq[i] = we->ev[i].seq;
+		dup[i] = we->ev[i].dup;
+		matched[i] = we->ev[i].matched;
+		free(we->ev[i].buf);
+	}
+	free(we);
+}
+
+Test(match, writer_command_of_several_events)
+{
+	/* One command: two events on a, a repeat of the first id, one
+	 * nobody depends on. The coalescing listener keeps only the newest
+	 * of a; the repeat makes nothing. */
+	const char *ids[] = {"m-1", "m-2", "m-1", "m-3"};
+	const char *repos[] = {A, A, A, "github.com/x/nobody"};
+	struct writer *w;
+	struct reg_out ro;
+	struct dl_list dl;
+	uint64_t seq[4];
+	int dup[4];
+	uint32_t matched[4];
+
+	cr_assert_eq(writer_start(st, NULL, 16, 1024, 8, &w), DOMINO_OK);
+	registry(w, REGISTRY_REGISTER, "{\"name\": \"B\", \"depends_on\": "
+	    "[\"" A "\"]" FILE_CB, NULL, 0, &ro);
+	cr_assert_eq(ro.status, DOMINO_OK, "%s", ro.err);
+	registry(w, REGISTRY_REGISTER, "{\"name\": \"K\", \"coalesce\": true, "
+	    "\"depends_on\": [\"" A "\"]" FILE_CB, NULL, 0, &ro);
+	cr_assert_eq(ro.status, DOMINO_OK, "%s", ro.err);
+	publish_n(w, 4, ids, repos, seq, dup, matched);
+	cr_assert_eq(seq[0], 1);
+	cr_assert_eq(seq[1], 2);
+	cr_assert_eq(seq[2], 1);
+	cr_assert_eq(dup[2], 1);
+	cr_assert_eq(seq[3], 3);
+	cr_assert_eq(matched[0], 2);
+	cr_assert_eq(matched[1], 2);
+	cr_assert_eq(matched[2], 0);
+	cr_assert_eq(matched[3], 0);
+	deliveries(NULL, &dl);
+	cr_assert_eq(dl.n, 4);
+	cr_assert_str_eq(dl.items[0].name, "B");
+	cr_assert_str_eq(dl.items[0].d.state, "pending");
+	cr_assert_str_eq(dl.items[1].name, "B");
+	cr_assert_eq(dl.items[1].seq, 2);
+	cr_assert_str_eq(dl.items[2].name, "K");
+	cr_assert_eq(dl.items[2].seq, 1);
+	cr_assert_str_eq(dl.items[2].d.state, "superseded");
+	cr_assert_str_eq(dl.items[3].name, "K");
+	cr_assert_str_eq(dl.items[3].d.state, "pending");
+	dl_clear(&dl);
+	writer_stop(w);
+	writer_free(w);
+}
+
 Test(match, writer_registry_update_and_unregister)
 {
 	struct writer *w;
