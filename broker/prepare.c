@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* See prepare.h. */
+#include <msgpack.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,9 @@ prepare_free(struct writer_events *we)
 {
 	if (we == NULL)
 		return;
-	for (size_t i = 0; i < we->n; i++)
-		free(we->ev[i].buf);
+	/* Every event's bytes are in one block, which starts the first. */
+	if (we->n > 0)
+		free(we->ev[0].buf);
 	free(we);
 }
 
@@ -44,11 +46,18 @@ prepare_events(struct domino_event *evs, size_t n, const char *source,
 {
 	struct writer_events *we;
 	int64_t now = clock_now_ns();
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
 	int rv = DOMINO_ENOMEM;
 
+	/* One block for all the events: a publish of many makes one
+	 * allocation, not one 8 KiB sbuffer per event (per-thread malloc
+	 * arenas grew and shrank by mprotect under that churn). */
 	we = calloc(1, sizeof(*we) + n * sizeof(we->ev[0]));
 	if (we == NULL)
 		return DOMINO_ENOMEM;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	for (size_t i = 0; i < n; i++) {
 		struct domino_event *ev = &evs[i];
 		struct writer_event *e = &we->ev[i];
@@ -69,7 +78,8 @@ prepare_events(struct domino_event *evs, size_t n, const char *source,
 		/* The payload is lent for encoding only. */
 		ev->payload = (uint8_t *)payload;
 		ev->payload_len = payload ? payload_len : 0;
-		rv = domino_event_encode(ev, &e->buf, &e->len);
+		e->len = sb.size; /* the offset, until the block is final */
+		rv = event_pack(&pk, ev, 1);
 		ev->payload = NULL;
 		ev->payload_len = 0;
 		if (rv != DOMINO_OK)
@@ -79,13 +89,19 @@ prepare_events(struct domino_event *evs, size_t n, const char *source,
 		e->repo = ev->repo;
 		e->ref = ev->ref;
 		e->type = ev->type;
-		we->n++;
 	}
+	for (size_t i = 0; i < n; i++) {
+		size_t off = we->ev[i].len;
+		we->ev[i].buf = sb.data + off;
+		we->ev[i].len = (i + 1 < n ? we->ev[i + 1].len : sb.size) - off;
+	}
+	we->n = n;
 	*out = we;
 	return DOMINO_OK;
 fail:
 	if (rv == DOMINO_ENOMEM)
 		snprintf(msg, msglen, "out of memory");
-	prepare_free(we);
+	msgpack_sbuffer_destroy(&sb);
+	free(we);
 	return rv;
 }

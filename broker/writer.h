@@ -35,7 +35,7 @@ struct wcmd {
 
 /* One encoded event for writer_events. */
 struct writer_event {
-	char *buf;         /* from domino_event_encode; seq patched in place */
+	char *buf;         /* the encoded event; seq patched in place */
 	size_t len;
 	const char *source;
 	const char *id;
