@@ -552,11 +552,12 @@ store_listener_del(struct store_wtxn *t, const char *name)
 	return rc == MDB_NOTFOUND ? DOMINO_ENOTFOUND : map_err(rc);
 }
 
-int
-store_schema(struct store_txn *v, uint64_t *out)
+/* A big-endian uint64 value under k in dbi: the schema, a cursor. */
+static int
+get_u64(struct store_txn *v, MDB_dbi dbi, MDB_val *k, uint64_t *out)
 {
-	MDB_val k = {6, "schema"}, d;
-	int rc = mdb_get(v->txn, v->st->meta, &k, &d);
+	MDB_val d;
+	int rc = mdb_get(v->txn, dbi, k, &d);
 
 	if (rc != 0)
 		return map_err(rc);
@@ -566,16 +567,30 @@ store_schema(struct store_txn *v, uint64_t *out)
 	return DOMINO_OK;
 }
 
+static int
+put_u64(struct store_wtxn *t, MDB_dbi dbi, MDB_val *k, uint64_t val)
+{
+	uint8_t b[8];
+	MDB_val d = {8, b};
+
+	be64(b, val);
+	return map_err(mdb_put(t->v.txn, dbi, k, &d, 0));
+}
+
+int
+store_schema(struct store_txn *v, uint64_t *out)
+{
+	MDB_val k = {6, "schema"};
+
+	return get_u64(v, v->st->meta, &k, out);
+}
+
 int
 store_set_schema(struct store_wtxn *t, uint64_t schema)
 {
-	MDB_val k = {6, "schema"}, d;
-	uint8_t b[8];
+	MDB_val k = {6, "schema"};
 
-	be64(b, schema);
-	d.mv_size = 8;
-	d.mv_data = b;
-	return map_err(mdb_put(t->v.txn, t->v.st->meta, &k, &d, 0));
+	return put_u64(t, t->v.st->meta, &k, schema);
 }
 
 #define DEP_KEY_MAX 480
@@ -1003,25 +1018,17 @@ store_result_each(struct store_txn *v, const char *listener,
 int
 store_cursor_get(struct store_txn *v, const char *name, uint64_t *seq)
 {
-	MDB_val k = {strlen(name), (void *)name}, d;
-	int rc = mdb_get(v->txn, v->st->cursors, &k, &d);
+	MDB_val k = {strlen(name), (void *)name};
 
-	if (rc != 0)
-		return map_err(rc);
-	if (d.mv_size != 8)
-		return DOMINO_ESTORE;
-	*seq = rd64(d.mv_data);
-	return DOMINO_OK;
+	return get_u64(v, v->st->cursors, &k, seq);
 }
 
 int
 store_cursor_put(struct store_wtxn *t, const char *name, uint64_t seq)
 {
-	uint8_t b[8];
-	MDB_val k = {strlen(name), (void *)name}, d = {8, b};
+	MDB_val k = {strlen(name), (void *)name};
 
-	be64(b, seq);
-	return map_err(mdb_put(t->v.txn, t->v.st->cursors, &k, &d, 0));
+	return put_u64(t, t->v.st->cursors, &k, seq);
 }
 
 int
