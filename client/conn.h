@@ -19,6 +19,7 @@
 #define CONN_RECV_MAX (32u * 1024 * 1024 + 64 * 1024)
 
 struct domino_sub;
+struct pub_waiter;
 
 struct domino {
 	nng_socket sock;     /* req0, dialled to control */
@@ -33,6 +34,11 @@ struct domino {
 	pthread_mutex_t mu;  /* guards pub and subs */
 	char *pub;           /* fan-out address, learnt lazily */
 	struct domino_sub *subs; /* open subscriptions (sub.c) */
+
+	/* domino_publish() calls waiting to share a request (publish.c). */
+	pthread_mutex_t pq_mu;
+	struct pub_waiter *pq_head, *pq_tail;
+	int pq_inflight;     /* publish requests sent and not yet answered */
 };
 
 /* A decoded control reply; root is the {ok: true, ...} map. */

@@ -35,6 +35,7 @@ handle_free(domino *d)
 	free(d->pub);
 	free(d->ca_file);
 	pthread_mutex_destroy(&d->mu);
+	pthread_mutex_destroy(&d->pq_mu);
 	free(d);
 }
 
@@ -55,6 +56,7 @@ domino_open(domino **out, const struct domino_opts *opts)
 	if (d == NULL)
 		return conn_err(DOMINO_ENOMEM, "out of memory");
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->pq_mu, NULL);
 	d->control = strdup(opts->control ? opts->control
 	    : DOMINO_CONTROL_DEFAULT);
 	d->token = opts->token ? strdup(opts->token) : NULL;

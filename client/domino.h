@@ -576,7 +576,12 @@ void domino_published_clear(struct domino_published *p);
  * DOMINO_EINVAL (no repo locally, or the broker names the bad argument:
  * unknown type, repo not host/owner/name), DOMINO_EUNAUTH, DOMINO_EUNAVAIL
  * (busy or shutting down: nothing was stored, retry), or a local failure.
- * Thread-safe.
+ *
+ * Thread-safe, and built for it: calls that meet on one handle while
+ * earlier ones are in flight go out together as one request (one round
+ * trip, one commit), each still answered and refused on its own. A call
+ * may so wait for the request before its own: up to about twice the
+ * handle's timeout in the worst case.
  */
 int domino_publish(domino *d, const struct domino_publish_args *a,
     struct domino_published *out);

@@ -6,6 +6,8 @@
  * reads the {seq, id, duplicate, events} answer; it does not read files or
  * split streams into lines (the caller does).
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,12 +165,204 @@ check_args(const struct domino_publish_args *a, size_t i, size_t n)
 	return DOMINO_OK;
 }
 
+/*
+ * Concurrent domino_publish() calls on one handle share requests, the way
+ * a database group-commits. A caller queues its event; when fewer than
+ * PUBQ_INFLIGHT publish requests are in flight it leads: it takes the
+ * queued events (up to DOMINO_PUBLISH_MAX, its own among them unless the
+ * queue is longer), sends them as one request and hands each waiter its
+ * answer. Callers that arrive while requests are in flight wait and go
+ * together in the next one. A lone caller sends at once, as before; fifty
+ * threads on one handle pay one round trip and one commit per batch
+ * instead of one each. Two requests in flight keep the broker's writer
+ * busy: one commits while the next is on its way.
+ */
+#define PUBQ_INFLIGHT 2
+
+enum { PW_QUEUED, PW_TAKEN, PW_DONE };
+
+struct pub_waiter {
+	const struct domino_publish_args *a;
+	struct domino_published *out;
+	pthread_cond_t cv;
+	int state;
+	int rv;
+	char err[512];       /* the error text for the waiter's thread */
+	struct pub_waiter *next;
+};
+
+static void
+waiter_fail(struct pub_waiter *w, int rv, const char *msg)
+{
+	w->rv = rv;
+	snprintf(w->err, sizeof(w->err), "%s", msg);
+}
+
+/* Give w the i-th event of a batch answer. */
+static void
+waiter_answer(struct pub_waiter *w, struct domino_published_event *e)
+{
+	struct domino_published *o = w->out;
+
+	o->events = calloc(1, sizeof(*o->events));
+	o->id = strdup(e->id);
+	if (o->events == NULL || o->id == NULL) {
+		domino_published_clear(o);
+		waiter_fail(w, DOMINO_ENOMEM, "out of memory");
+		return;
+	}
+	o->seq = e->seq;
+	o->duplicate = e->duplicate;
+	o->events[0] = *e;
+	o->n_events = 1;
+	e->id = NULL;
+	w->rv = DOMINO_OK;
+}
+
+/*
+ * The index a refused batch names ("events[3]: ..."), and in *rest the
+ * reason after it; -1 when the refusal is not about one event.
+ */
+static long
+refused_index(const char *msg, size_t n, const char **rest)
+{
+	char *end;
+	unsigned long i;
+
+	if (strncmp(msg, "events[", 7) != 0)
+		return -1;
+	i = strtoul(msg + 7, &end, 10);
+	if (end == msg + 7 || strncmp(end, "]: ", 3) != 0 || i >= n)
+		return -1;
+	*rest = end + 3;
+	return (long)i;
+}
+
+/*
+ * Send the n waiters of list as one request, without the queue lock, and
+ * give each its answer; they are returned in *done (their state is the
+ * caller's to set, under the lock). One that the broker refuses gets the
+ * refusal; the others of a refused batch are returned in *again to be sent
+ * once more, since the broker stores all of a request or nothing.
+ */
+static void
+send_batch(domino *d, struct pub_waiter *list, size_t n,
+    struct pub_waiter **done, struct pub_waiter **again)
+{
+	struct domino_published res = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct pub_waiter *w, **tail = again, **dtail = done;
+	const char *why = NULL;
+	long bad = -1;
+	size_t i;
+	int rv;
+
+	*again = NULL;
+	*done = NULL;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (n == 1) {
+		pack_event(&pk, list->a, 1, d);
+		rv = call_published(d, &sb, list->out, "publish");
+		msgpack_sbuffer_destroy(&sb);
+		list->rv = conn_err_default(rv);
+		if (rv != DOMINO_OK)
+			snprintf(list->err, sizeof(list->err), "%s",
+			    conn_errmsg());
+		*done = list;
+		return;
+	}
+	conn_req_begin(d, &pk, "publish", 1);
+	msg_pack_cstr(&pk, "events");
+	msgpack_pack_array(&pk, n);
+	for (w = list; w != NULL; w = w->next)
+		pack_event(&pk, w->a, 0, d);
+	rv = call_published(d, &sb, &res, "publish");
+	msgpack_sbuffer_destroy(&sb);
+	if (rv == DOMINO_OK && res.n_events != n) {
+		domino_published_clear(&res);
+		rv = conn_err(DOMINO_EPROTO, "the broker answered for a "
+		    "different number of events than were published");
+	}
+	rv = conn_err_default(rv);
+	if (rv == DOMINO_EINVAL)
+		bad = refused_index(conn_errmsg(), n, &why);
+	for (w = list, i = 0; w != NULL; i++) {
+		struct pub_waiter *next = w->next;
+		w->next = NULL;
+		if (rv == DOMINO_OK)
+			waiter_answer(w, &res.events[i]);
+		else if (bad < 0)
+			waiter_fail(w, rv, conn_errmsg());
+		else if ((long)i == bad)
+			waiter_fail(w, rv, why);
+		if (rv != DOMINO_OK && bad >= 0 && (long)i != bad) {
+			*tail = w;
+			tail = &w->next;
+		} else {
+			*dtail = w;
+			dtail = &w->next;
+		}
+		w = next;
+	}
+	if (rv == DOMINO_OK)
+		domino_published_clear(&res);
+}
+
+/*
+ * Lead one request: take queued waiters, send them, settle them and wake
+ * them, then wake the new head of the queue to lead the next. Called and
+ * returns with pq_mu held.
+ */
+static void
+lead(domino *d)
+{
+	struct pub_waiter *list = d->pq_head, *last = NULL, *again, *done, *w;
+	size_t n = 0;
+
+	for (w = list; w != NULL && n < DOMINO_PUBLISH_MAX; w = w->next) {
+		w->state = PW_TAKEN;
+		last = w;
+		n++;
+	}
+	d->pq_head = last->next;
+	if (d->pq_head == NULL)
+		d->pq_tail = NULL;
+	last->next = NULL;
+	d->pq_inflight++;
+	pthread_mutex_unlock(&d->pq_mu);
+
+	send_batch(d, list, n, &done, &again);
+
+	pthread_mutex_lock(&d->pq_mu);
+	d->pq_inflight--;
+	if (again != NULL) {
+		for (w = again; ; w = w->next) {
+			w->state = PW_QUEUED;
+			if (w->next == NULL)
+				break;
+		}
+		w->next = d->pq_head;
+		if (d->pq_head == NULL)
+			d->pq_tail = w;
+		d->pq_head = again;
+	}
+	/* A settled waiter may return as soon as the lock is let go. */
+	while ((w = done) != NULL) {
+		done = w->next;
+		w->state = PW_DONE;
+		pthread_cond_signal(&w->cv);
+	}
+	if (d->pq_head != NULL)
+		pthread_cond_signal(&d->pq_head->cv);
+}
+
 int
 domino_publish(domino *d, const struct domino_publish_args *a,
     struct domino_published *out)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	struct pub_waiter w = {0};
 	int rv;
 
 	conn_err_clear();
@@ -178,12 +372,26 @@ domino_publish(domino *d, const struct domino_publish_args *a,
 		return conn_err(DOMINO_EINVAL, "domino_publish: invalid argument");
 	if ((rv = check_args(a, 0, 1)) != DOMINO_OK)
 		return rv;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_event(&pk, a, 1, d);
-	rv = call_published(d, &sb, out, "publish");
-	msgpack_sbuffer_destroy(&sb);
-	return conn_err_default(rv);
+	w.a = a;
+	w.out = out;
+	pthread_cond_init(&w.cv, NULL);
+	pthread_mutex_lock(&d->pq_mu);
+	if (d->pq_tail != NULL)
+		d->pq_tail->next = &w;
+	else
+		d->pq_head = &w;
+	d->pq_tail = &w;
+	while (w.state != PW_DONE) {
+		if (w.state == PW_QUEUED && d->pq_inflight < PUBQ_INFLIGHT)
+			lead(d);
+		else
+			pthread_cond_wait(&w.cv, &d->pq_mu);
+	}
+	pthread_mutex_unlock(&d->pq_mu);
+	pthread_cond_destroy(&w.cv);
+	if (w.rv != DOMINO_OK)
+		conn_err(w.rv, "%s", w.err);
+	return w.rv;
 }
 
 int

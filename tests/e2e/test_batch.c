@@ -323,3 +323,113 @@ Test(batch, cli_publish_batch_reads_json_lines)
 	free(out);
 	cr_assert_eq(last_seq(), 2, "nothing from the bad request was stored");
 }
+
+/*
+ * Concurrent domino_publish() calls on one handle go out together (the
+ * library's group commit, client/publish.c). Each caller must still get
+ * its own answer: its own seq, the duplicate flag of its own id, and a
+ * refusal only for its own bad event, in the words of a single publish.
+ */
+#define CT_THREADS 12
+#define CT_EACH 40
+
+struct ct_result {
+	int tid;
+	uint64_t seq[CT_EACH];
+	int rv[CT_EACH];
+	int dup[CT_EACH];
+	char err[CT_EACH][128];
+};
+
+/* Every 7th event of a thread has an unknown type; the 5th of each
+ * thread carries the same id. */
+static int
+ct_bad(int i)
+{
+	return i % 7 == 3;
+}
+
+static void *
+ct_publisher(void *arg)
+{
+	struct ct_result *r = arg;
+
+	for (int i = 0; i < CT_EACH; i++) {
+		struct domino_publish_args a = {.repo = REPO, .ref = "main"};
+		struct domino_published res;
+		char id[64];
+
+		if (i == 5)
+			snprintf(id, sizeof(id), "shared-id");
+		else
+			snprintf(id, sizeof(id), "t%d-%d", r->tid, i);
+		a.id = id;
+		if (ct_bad(i))
+			a.type = "nope";
+		r->rv[i] = domino_publish(d, &a, &res);
+		if (r->rv[i] == DOMINO_OK) {
+			r->seq[i] = res.seq;
+			r->dup[i] = res.duplicate;
+			if (strcmp(res.id, id) != 0)
+				r->rv[i] = -100; /* someone else's answer */
+			domino_published_clear(&res);
+		} else {
+			snprintf(r->err[i], sizeof(r->err[i]), "%s",
+			    domino_errmsg());
+		}
+	}
+	return NULL;
+}
+
+Test(batch, concurrent_publishes_on_one_handle_each_get_their_own_answer)
+{
+	static struct ct_result r[CT_THREADS];
+	static char seen[CT_THREADS * CT_EACH + 1];
+	pthread_t th[CT_THREADS];
+	uint64_t shared_seq = 0;
+	int firsts = 0, stored = 0;
+
+	for (int t = 0; t < CT_THREADS; t++) {
+		r[t].tid = t;
+		cr_assert_eq(pthread_create(&th[t], NULL, ct_publisher, &r[t]), 0);
+	}
+	for (int t = 0; t < CT_THREADS; t++)
+		pthread_join(th[t], NULL);
+
+	for (int t = 0; t < CT_THREADS; t++) {
+		for (int i = 0; i < CT_EACH; i++) {
+			if (ct_bad(i)) {
+				cr_assert_eq(r[t].rv[i], DOMINO_EINVAL,
+				    "thread %d event %d: %d", t, i, r[t].rv[i]);
+				cr_assert_not_null(strstr(r[t].err[i],
+				    "unknown type"), "%s", r[t].err[i]);
+				cr_assert_null(strstr(r[t].err[i], "events["),
+				    "a batch's index leaked to a caller: %s",
+				    r[t].err[i]);
+				continue;
+			}
+			cr_assert_eq(r[t].rv[i], DOMINO_OK,
+			    "thread %d event %d: %d %s", t, i, r[t].rv[i],
+			    r[t].err[i]);
+			cr_assert(r[t].seq[i] >= 1 &&
+			    r[t].seq[i] <= CT_THREADS * CT_EACH);
+			if (i == 5) {
+				if (shared_seq == 0)
+					shared_seq = r[t].seq[i];
+				cr_assert_eq(r[t].seq[i], shared_seq,
+				    "one id, one seq");
+				firsts += !r[t].dup[i];
+				continue;
+			}
+			cr_assert_not(r[t].dup[i]);
+			cr_assert_not(seen[r[t].seq[i]], "seq %llu given twice",
+			    (unsigned long long)r[t].seq[i]);
+			seen[r[t].seq[i]] = 1;
+			stored++;
+		}
+	}
+	cr_assert_eq(firsts, 1, "exactly one caller stored the shared id");
+	cr_assert_not(seen[shared_seq], "the shared id's seq given to another");
+	cr_assert_eq(last_seq(), (uint64_t)stored + 1,
+	    "every accepted event stored once, nothing else");
+}

@@ -10,6 +10,8 @@
  * load    --n N --conc C --size B      publish N events (replay preload)
  * fanout  --subs K --conc C --secs S   deliveries/s to K subscribers, gaps
  *
+ * pub takes --shared 1: every client thread calls domino_publish() on one
+ * shared handle, which sends concurrent calls together in one request.
  * pub, load and fanout take --batch B: each request publishes B events
  * (domino_publish_many, one commit and one answer for all of them).
  * lat     --subs K --rate R --secs S   publish-to-subscriber latency
@@ -75,6 +77,9 @@ static long g_pool;
 static atomic_llong g_pick;
 /* Events per publish request (domino_publish_many), 1: domino_publish. */
 static long g_batch = 1;
+/* --shared: every publisher thread calls domino_publish() on this one
+ * handle, which sends concurrent calls together (client/publish.c). */
+static domino *g_shared;
 
 static domino *
 open_handle(void)
@@ -182,6 +187,24 @@ publish_many(domino *d, long n, int idx, uint64_t *seqno)
 	return rv == DOMINO_OK ? n : 0;
 }
 
+/* One event through domino_publish(); 0 when it was stored. */
+static int
+publish_api(domino *d, const char *repo, const char *id, const char *actor)
+{
+	struct domino_publish_args a = {0};
+	struct domino_published res;
+	int rv;
+
+	a.repo = repo;
+	a.ref = "refs/heads/main";
+	a.id = id;
+	a.actor = actor;
+	a.url = g_url;
+	rv = domino_publish(d, &a, &res);
+	domino_published_clear(&res);
+	return rv == DOMINO_OK ? 0 : -1;
+}
+
 /* Names of the graph shape (see the top of this file). */
 static void
 pool_repo(char *buf, size_t len, long long k)
@@ -206,7 +229,7 @@ static void *
 publisher(void *arg)
 {
 	struct pubarg *pa = arg;
-	domino *d = open_handle();
+	domino *d = g_shared != NULL ? g_shared : open_handle();
 	msgpack_sbuffer sb;
 	char id[64], actor[32], repo[64] = REPO;
 	uint64_t n = 0;
@@ -246,13 +269,15 @@ publisher(void *arg)
 		if (g_pool > 0)
 			pool_repo(repo, sizeof(repo),
 			    atomic_fetch_add(&g_pick, 1) * 7919 % g_pool);
-		if (publish(d, &sb, repo, id, actor) == 0)
+		if ((g_shared != NULL ? publish_api(d, repo, id, actor) :
+		    publish(d, &sb, repo, id, actor)) == 0)
 			atomic_fetch_add(&g_ok, 1);
 		else
 			atomic_fetch_add(&g_err, 1);
 	}
 	msgpack_sbuffer_destroy(&sb);
-	domino_close(d);
+	if (d != g_shared)
+		domino_close(d);
 	return NULL;
 }
 
@@ -831,7 +856,11 @@ main(int argc, char **argv)
 			atomic_store(&g_left, arg_long(argc, argv, "--n", 1000));
 			secs = 0;
 		}
+		if (arg_long(argc, argv, "--shared", 0))
+			g_shared = open_handle();
 		el = run_publishers(conc, secs, 0);
+		if (g_shared != NULL)
+			domino_close(g_shared);
 		result("value=%.0f ok=%llu errors=%llu secs=%.2f",
 		    (double)atomic_load(&g_ok) / ((double)el / 1e9),
 		    (unsigned long long)atomic_load(&g_ok),
