@@ -579,9 +579,10 @@ void domino_published_clear(struct domino_published *p);
  *
  * Thread-safe, and built for it: calls that meet on one handle while
  * earlier ones are in flight go out together as one request (one round
- * trip, one commit), each still answered and refused on its own. A call
- * may so wait for the request before its own: up to about twice the
- * handle's timeout in the worst case.
+ * trip, one commit; up to 64 KiB of events), each still answered and
+ * refused on its own. So a call may take longer than the handle's
+ * timeout: it can wait for the requests before its own, and its request
+ * is sent again when the broker refuses another caller's event in it.
  */
 int domino_publish(domino *d, const struct domino_publish_args *a,
     struct domino_published *out);

@@ -169,27 +169,48 @@ check_args(const struct domino_publish_args *a, size_t i, size_t n)
  * Concurrent domino_publish() calls on one handle share requests, the way
  * a database group-commits. A caller queues its event; when fewer than
  * PUBQ_INFLIGHT publish requests are in flight it leads: it takes the
- * queued events (up to DOMINO_PUBLISH_MAX, its own among them unless the
- * queue is longer), sends them as one request and hands each waiter its
- * answer. Callers that arrive while requests are in flight wait and go
- * together in the next one. A lone caller sends at once, as before; fifty
- * threads on one handle pay one round trip and one commit per batch
- * instead of one each. Two requests in flight keep the broker's writer
- * busy: one commits while the next is on its way.
+ * queued events (up to DOMINO_PUBLISH_MAX and PUBQ_BYTES, its own among
+ * them unless the queue is longer), sends them as one request and hands
+ * each waiter its answer. Callers that arrive while requests are in flight
+ * wait and go together in the next one. A lone caller sends at once, as
+ * before; fifty threads on one handle pay one round trip and one commit
+ * per batch instead of one each. Two requests in flight keep the broker's
+ * writer busy: one commits while the next is on its way.
  */
 #define PUBQ_INFLIGHT 2
+/* A batch stays under this many bytes (estimated), far below the broker's
+ * default limits.max_control of 32 MiB. */
+#define PUBQ_BYTES (64u * 1024)
+/* The broker's longest delivery id (broker/prepare.h). */
+#define PUB_ID_MAX 256
 
 enum { PW_QUEUED, PW_TAKEN, PW_DONE };
 
 struct pub_waiter {
 	const struct domino_publish_args *a;
 	struct domino_published *out;
+	size_t size;         /* the event's encoded size, about */
 	pthread_cond_t cv;
 	int state;
 	int rv;
 	char err[512];       /* the error text for the waiter's thread */
 	struct pub_waiter *next;
 };
+
+/* An upper bound of the encoded size of a's event in a batch. */
+static size_t
+event_size(const struct domino_publish_args *a)
+{
+	const char *vals[] = {a->repo, a->ref, a->type, a->before, a->after,
+	    a->actor, a->url, a->id, a->event};
+	size_t n = 16;
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		n += vals[i] ? strlen(vals[i]) + 24 : 0;
+	for (size_t i = 0; i < a->n_depends_on; i++)
+		n += (a->depends_on[i] ? strlen(a->depends_on[i]) : 0) + 8;
+	return n;
+}
 
 static void
 waiter_fail(struct pub_waiter *w, int rv, const char *msg)
@@ -240,26 +261,27 @@ refused_index(const char *msg, size_t n, const char **rest)
 
 /*
  * Send the n waiters of list as one request, without the queue lock, and
- * give each its answer; they are returned in *done (their state is the
- * caller's to set, under the lock). One that the broker refuses gets the
- * refusal; the others of a refused batch are returned in *again to be sent
- * once more, since the broker stores all of a request or nothing.
+ * give each its answer; the settled are appended to *done (their state is
+ * the caller's to set, under the lock). The broker stores all of a request
+ * or nothing, so when it refuses one event, that waiter gets the refusal
+ * and the others go to *again, to be sent once more. Returns 1 when the
+ * broker refused the request as a whole for a reason that names no event
+ * (its shape or size): then every waiter is in *again, to be sent alone.
  */
-static void
+static int
 send_batch(domino *d, struct pub_waiter *list, size_t n,
-    struct pub_waiter **done, struct pub_waiter **again)
+    struct pub_waiter ***done, struct pub_waiter **again)
 {
 	struct domino_published res = {0};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	struct pub_waiter *w, **tail = again, **dtail = done;
+	struct pub_waiter *w, **tail = again;
 	const char *why = NULL;
 	long bad = -1;
 	size_t i;
-	int rv;
+	int rv, split;
 
 	*again = NULL;
-	*done = NULL;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (n == 1) {
@@ -270,8 +292,9 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 		if (rv != DOMINO_OK)
 			snprintf(list->err, sizeof(list->err), "%s",
 			    conn_errmsg());
-		*done = list;
-		return;
+		**done = list;
+		*done = &list->next;
+		return 0;
 	}
 	conn_req_begin(d, &pk, "publish", 1);
 	msg_pack_cstr(&pk, "events");
@@ -288,26 +311,57 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 	rv = conn_err_default(rv);
 	if (rv == DOMINO_EINVAL)
 		bad = refused_index(conn_errmsg(), n, &why);
+	split = bad < 0 && (rv == DOMINO_EINVAL || rv == DOMINO_ETOOBIG ||
+	    rv == DOMINO_EPROTO);
 	for (w = list, i = 0; w != NULL; i++) {
 		struct pub_waiter *next = w->next;
+		int resend = split || (bad >= 0 && (long)i != bad);
+
 		w->next = NULL;
 		if (rv == DOMINO_OK)
 			waiter_answer(w, &res.events[i]);
-		else if (bad < 0)
-			waiter_fail(w, rv, conn_errmsg());
 		else if ((long)i == bad)
 			waiter_fail(w, rv, why);
-		if (rv != DOMINO_OK && bad >= 0 && (long)i != bad) {
+		else if (!resend)
+			waiter_fail(w, rv, conn_errmsg());
+		if (resend) {
 			*tail = w;
 			tail = &w->next;
 		} else {
-			*dtail = w;
-			dtail = &w->next;
+			**done = w;
+			*done = &w->next;
 		}
 		w = next;
 	}
 	if (rv == DOMINO_OK)
 		domino_published_clear(&res);
+	return split;
+}
+
+/*
+ * Send list (n waiters) and whatever must be sent again, until every
+ * waiter of it is settled; they end up in *done. Each round settles at
+ * least one waiter, and no new caller joins, so this ends.
+ */
+static void
+send_all(domino *d, struct pub_waiter *list, size_t n,
+    struct pub_waiter **done)
+{
+	struct pub_waiter **dt = done, *again, *rest;
+	int split = send_batch(d, list, n, &dt, &again);
+
+	while (again != NULL) {
+		if (split) {
+			rest = again->next;
+			again->next = NULL;
+			send_batch(d, again, 1, &dt, &again);
+			again = rest;
+			continue;
+		}
+		for (n = 0, rest = again; rest != NULL; rest = rest->next)
+			n++;
+		split = send_batch(d, again, n, &dt, &again);
+	}
 }
 
 /*
@@ -318,11 +372,13 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 static void
 lead(domino *d)
 {
-	struct pub_waiter *list = d->pq_head, *last = NULL, *again, *done, *w;
-	size_t n = 0;
+	struct pub_waiter *list = d->pq_head, *last = NULL, *done = NULL, *w;
+	size_t n = 0, bytes = 0;
 
-	for (w = list; w != NULL && n < DOMINO_PUBLISH_MAX; w = w->next) {
+	for (w = list; w != NULL && n < DOMINO_PUBLISH_MAX &&
+	    (n == 0 || bytes + w->size <= PUBQ_BYTES); w = w->next) {
 		w->state = PW_TAKEN;
+		bytes += w->size;
 		last = w;
 		n++;
 	}
@@ -331,23 +387,15 @@ lead(domino *d)
 		d->pq_tail = NULL;
 	last->next = NULL;
 	d->pq_inflight++;
+	/* A slot may still be free for the waiters this batch left out. */
+	if (d->pq_head != NULL && d->pq_inflight < PUBQ_INFLIGHT)
+		pthread_cond_signal(&d->pq_head->cv);
 	pthread_mutex_unlock(&d->pq_mu);
 
-	send_batch(d, list, n, &done, &again);
+	send_all(d, list, n, &done);
 
 	pthread_mutex_lock(&d->pq_mu);
 	d->pq_inflight--;
-	if (again != NULL) {
-		for (w = again; ; w = w->next) {
-			w->state = PW_QUEUED;
-			if (w->next == NULL)
-				break;
-		}
-		w->next = d->pq_head;
-		if (d->pq_head == NULL)
-			d->pq_tail = w;
-		d->pq_head = again;
-	}
 	/* A settled waiter may return as soon as the lock is let go. */
 	while ((w = done) != NULL) {
 		done = w->next;
@@ -372,9 +420,14 @@ domino_publish(domino *d, const struct domino_publish_args *a,
 		return conn_err(DOMINO_EINVAL, "domino_publish: invalid argument");
 	if ((rv = check_args(a, 0, 1)) != DOMINO_OK)
 		return rv;
+	if (a->id != NULL && strlen(a->id) > PUB_ID_MAX)
+		return conn_err(DOMINO_EINVAL, "the delivery id is longer than "
+		    "%d bytes", PUB_ID_MAX);
 	w.a = a;
 	w.out = out;
-	pthread_cond_init(&w.cv, NULL);
+	w.size = event_size(a);
+	if (pthread_cond_init(&w.cv, NULL) != 0)
+		return conn_err(DOMINO_ENOMEM, "out of memory");
 	pthread_mutex_lock(&d->pq_mu);
 	if (d->pq_tail != NULL)
 		d->pq_tail->next = &w;
@@ -389,8 +442,12 @@ domino_publish(domino *d, const struct domino_publish_args *a,
 	}
 	pthread_mutex_unlock(&d->pq_mu);
 	pthread_cond_destroy(&w.cv);
+	/* The text this thread holds may be another caller's, from a batch
+	 * it led: leave the caller's own. */
 	if (w.rv != DOMINO_OK)
 		conn_err(w.rv, "%s", w.err);
+	else
+		conn_err_clear();
 	return w.rv;
 }
 
