@@ -265,8 +265,8 @@ refused_index(const char *msg, size_t n, const char **rest)
  * the caller's to set, under the lock). The broker stores all of a request
  * or nothing, so when it refuses one event, that waiter gets the refusal
  * and the others go to *again, to be sent once more. Returns 1 when the
- * broker refused the request as a whole for a reason that names no event
- * (its shape or size): then every waiter is in *again, to be sent alone.
+ * request was refused as a whole for a reason that names no event (its
+ * shape or size): then every waiter is in *again, to be sent alone.
  */
 static int
 send_batch(domino *d, struct pub_waiter *list, size_t n,
@@ -311,8 +311,10 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 	rv = conn_err_default(rv);
 	if (rv == DOMINO_EINVAL)
 		bad = refused_index(conn_errmsg(), n, &why);
-	split = bad < 0 && (rv == DOMINO_EINVAL || rv == DOMINO_ETOOBIG ||
-	    rv == DOMINO_EPROTO);
+	/* A refusal stored nothing, so sending again cannot store twice; a
+	 * reply that makes no sense (EPROTO) may follow a commit: not sent
+	 * again. */
+	split = bad < 0 && (rv == DOMINO_EINVAL || rv == DOMINO_ETOOBIG);
 	for (w = list, i = 0; w != NULL; i++) {
 		struct pub_waiter *next = w->next;
 		int resend = split || (bad >= 0 && (long)i != bad);
