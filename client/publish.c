@@ -166,6 +166,35 @@ check_args(const struct domino_publish_args *a, size_t i, size_t n)
 }
 
 /*
+ * Send the n checked events of a as one request in the `events` form and
+ * read the answer, one entry per event, into out.
+ */
+static int
+publish_events(domino *d, const struct domino_publish_args *a, size_t n,
+    struct domino_published *out)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rv;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	conn_req_begin(d, &pk, "publish", 1);
+	msg_pack_cstr(&pk, "events");
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++)
+		pack_event(&pk, &a[i], 0, d);
+	rv = call_published(d, &sb, out, "publish");
+	msgpack_sbuffer_destroy(&sb);
+	if (rv == DOMINO_OK && out->n_events != n) {
+		domino_published_clear(out);
+		rv = conn_err(DOMINO_EPROTO, "the broker answered for a "
+		    "different number of events than were published");
+	}
+	return conn_err_default(rv);
+}
+
+/*
  * Concurrent domino_publish() calls on one handle share requests, the way
  * a database group-commits. A caller queues its event; when fewer than
  * PUBQ_INFLIGHT publish requests are in flight it leads: it takes the
@@ -273,8 +302,7 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
     struct pub_waiter ***done, struct pub_waiter **again)
 {
 	struct domino_published res = {0};
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	struct domino_publish_args *arr;
 	struct pub_waiter *w, **tail = again;
 	const char *why = NULL;
 	long bad = -1;
@@ -282,9 +310,12 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 	int rv, split;
 
 	*again = NULL;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (n == 1) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 		pack_event(&pk, list->a, 1, d);
 		rv = call_published(d, &sb, list->out, "publish");
 		msgpack_sbuffer_destroy(&sb);
@@ -296,19 +327,15 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 		*done = &list->next;
 		return 0;
 	}
-	conn_req_begin(d, &pk, "publish", 1);
-	msg_pack_cstr(&pk, "events");
-	msgpack_pack_array(&pk, n);
-	for (w = list; w != NULL; w = w->next)
-		pack_event(&pk, w->a, 0, d);
-	rv = call_published(d, &sb, &res, "publish");
-	msgpack_sbuffer_destroy(&sb);
-	if (rv == DOMINO_OK && res.n_events != n) {
-		domino_published_clear(&res);
-		rv = conn_err(DOMINO_EPROTO, "the broker answered for a "
-		    "different number of events than were published");
+	/* The waiters' arguments side by side (shallow copies). */
+	if ((arr = malloc(n * sizeof(*arr))) == NULL) {
+		rv = conn_err(DOMINO_ENOMEM, "out of memory");
+	} else {
+		for (w = list, i = 0; w != NULL; w = w->next)
+			arr[i++] = *w->a;
+		rv = publish_events(d, arr, n, &res);
+		free(arr);
 	}
-	rv = conn_err_default(rv);
 	if (rv == DOMINO_EINVAL)
 		bad = refused_index(conn_errmsg(), n, &why);
 	/* A refusal stored nothing, so sending again cannot store twice; a
@@ -457,8 +484,6 @@ int
 domino_publish_many(domino *d, const struct domino_publish_args *a, size_t n,
     struct domino_published *out)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	int rv;
 
 	conn_err_clear();
@@ -473,21 +498,7 @@ domino_publish_many(domino *d, const struct domino_publish_args *a, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if ((rv = check_args(&a[i], i, n)) != DOMINO_OK)
 			return rv;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	conn_req_begin(d, &pk, "publish", 1);
-	msg_pack_cstr(&pk, "events");
-	msgpack_pack_array(&pk, n);
-	for (size_t i = 0; i < n; i++)
-		pack_event(&pk, &a[i], 0, d);
-	rv = call_published(d, &sb, out, "publish");
-	msgpack_sbuffer_destroy(&sb);
-	if (rv == DOMINO_OK && out->n_events != n) {
-		domino_published_clear(out);
-		rv = conn_err(DOMINO_EPROTO, "the broker answered for a "
-		    "different number of events than were published");
-	}
-	return conn_err_default(rv);
+	return publish_events(d, a, n, out);
 }
 
 int

@@ -272,6 +272,17 @@ caller(void *arg)
 	return NULL;
 }
 
+/* Every one of the n callers published all its events, each answered
+ * with its own. */
+static void
+assert_all_ok(const struct caller *c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(c[i].ok, EACH, "caller %d: %s", i, c[i].last_err);
+		cr_assert_eq(c[i].wrong, 0, "caller %d got another's answer", i);
+	}
+}
+
 static void
 run(struct caller *c, int n)
 {
@@ -291,10 +302,7 @@ Test(pubq, concurrent_calls_share_requests_and_get_their_own_answers)
 
 	start(BATCH_OK);
 	run(c, THREADS);
-	for (int i = 0; i < THREADS; i++) {
-		cr_assert_eq(c[i].ok, EACH, "caller %d: %s", i, c[i].last_err);
-		cr_assert_eq(c[i].wrong, 0, "caller %d got another's answer", i);
-	}
+	assert_all_ok(c, THREADS);
 	cr_assert_gt(atomic_load(&fk.batches), 0, "no call shared a request");
 	cr_assert_lt(atomic_load(&fk.requests), THREADS * EACH,
 	    "%d requests for %d events", atomic_load(&fk.requests),
@@ -308,10 +316,7 @@ Test(pubq, a_batch_refused_without_an_index_is_sent_again_one_by_one)
 
 	start(BATCH_REFUSE);
 	run(c, THREADS);
-	for (int i = 0; i < THREADS; i++) {
-		cr_assert_eq(c[i].ok, EACH, "caller %d: %s", i, c[i].last_err);
-		cr_assert_eq(c[i].wrong, 0);
-	}
+	assert_all_ok(c, THREADS);
 	cr_assert_gt(atomic_load(&fk.batches), 0, "no batch was tried");
 	cr_assert_eq(atomic_load(&fk.seq), THREADS * EACH,
 	    "every event stored once, alone");
