@@ -32,6 +32,9 @@
  * (a log file, a device) from being read whole. */
 #define CONFIG_FILE_MAX (1u << 20)
 #define STR_MAX 4096
+/* libdomino sends concurrent publishes on one handle in batches of up to
+ * 64 KiB (client/publish.c); a control limit below that would drop them. */
+#define MAX_CONTROL_MIN (128u * 1024)
 
 static const char *const source_names[SRC_COUNT] = {
 	[SRC_GITHUB] = "github",
@@ -942,7 +945,7 @@ apply(const struct doc *d, const struct raw_config *r, struct config *c,
 		    &c->limits.max_body);
 		if (rv == DOMINO_OK)
 			rv = apply_size(d, "limits.max_control",
-			    r->limits->max_control, 1024,
+			    r->limits->max_control, MAX_CONTROL_MIN,
 			    &c->limits.max_control);
 		if (rv == DOMINO_OK)
 			rv = apply_count(d, "limits.rate", r->limits->rate, 0,

@@ -207,8 +207,9 @@ publish_events(domino *d, const struct domino_publish_args *a, size_t n,
  * writer busy: one commits while the next is on its way.
  */
 #define PUBQ_INFLIGHT 2
-/* A batch stays under this many bytes (estimated), far below the broker's
- * default limits.max_control of 32 MiB. */
+/* A batch of several events stays under this many bytes (estimated), far
+ * below the broker's limits.max_control: 32 MiB by default and never under
+ * 128 KiB (broker/config.c), so an event that fits alone fits in a batch. */
 #define PUBQ_BYTES (64u * 1024)
 /* The broker's longest delivery id (broker/prepare.h). */
 #define PUB_ID_MAX 256
@@ -221,6 +222,7 @@ struct pub_waiter {
 	size_t size;         /* the event's encoded size, about */
 	pthread_cond_t cv;
 	int state;
+	int waiting;         /* asleep on cv, not leading a request */
 	int rv;
 	char err[512];       /* the error text for the waiter's thread */
 	struct pub_waiter *next;
@@ -394,9 +396,24 @@ send_all(domino *d, struct pub_waiter *list, size_t n,
 }
 
 /*
+ * Wake the first queued caller that sleeps, to lead the next request. The
+ * head itself may be a caller busy leading, whose own event did not fit in
+ * its batch: a signal to it would be lost while a slot stays free.
+ */
+static void
+wake_next(domino *d)
+{
+	for (struct pub_waiter *w = d->pq_head; w != NULL; w = w->next)
+		if (w->waiting) {
+			pthread_cond_signal(&w->cv);
+			return;
+		}
+}
+
+/*
  * Lead one request: take queued waiters, send them, settle them and wake
- * them, then wake the new head of the queue to lead the next. Called and
- * returns with pq_mu held.
+ * them, then wake a queued caller to lead the next. Called and returns
+ * with pq_mu held.
  */
 static void
 lead(domino *d)
@@ -417,8 +434,8 @@ lead(domino *d)
 	last->next = NULL;
 	d->pq_inflight++;
 	/* A slot may still be free for the waiters this batch left out. */
-	if (d->pq_head != NULL && d->pq_inflight < PUBQ_INFLIGHT)
-		pthread_cond_signal(&d->pq_head->cv);
+	if (d->pq_inflight < PUBQ_INFLIGHT)
+		wake_next(d);
 	pthread_mutex_unlock(&d->pq_mu);
 
 	send_all(d, list, n, &done);
@@ -431,8 +448,7 @@ lead(domino *d)
 		w->state = PW_DONE;
 		pthread_cond_signal(&w->cv);
 	}
-	if (d->pq_head != NULL)
-		pthread_cond_signal(&d->pq_head->cv);
+	wake_next(d);
 }
 
 int
@@ -466,8 +482,11 @@ domino_publish(domino *d, const struct domino_publish_args *a,
 	while (w.state != PW_DONE) {
 		if (w.state == PW_QUEUED && d->pq_inflight < PUBQ_INFLIGHT)
 			lead(d);
-		else
+		else {
+			w.waiting = 1;
 			pthread_cond_wait(&w.cv, &d->pq_mu);
+			w.waiting = 0;
+		}
 	}
 	pthread_mutex_unlock(&d->pq_mu);
 	pthread_cond_destroy(&w.cv);

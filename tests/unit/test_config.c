@@ -300,6 +300,10 @@ Test(config, bad_size)
 	    "retention.max_bytes");
 	expect_error("limits:\n  max_body: 0\n", DOMINO_EINVAL, ":2:",
 	    "limits.max_body");
+	/* Under the size of libdomino's shared publish requests. */
+	expect_error("limits:\n  max_control: 64KiB\n", DOMINO_EINVAL,
+	    "domino.yaml:2: limits.max_control:",
+	    "below the minimum of 131072 bytes");
 }
 
 Test(config, bad_duration)
