@@ -480,9 +480,9 @@ domino_publish(domino *d, const struct domino_publish_args *a,
 		d->pq_head = &w;
 	d->pq_tail = &w;
 	while (w.state != PW_DONE) {
-		if (w.state == PW_QUEUED && d->pq_inflight < PUBQ_INFLIGHT)
+		if (w.state == PW_QUEUED && d->pq_inflight < PUBQ_INFLIGHT) {
 			lead(d);
-		else {
+		} else {
 			w.waiting = 1;
 			pthread_cond_wait(&w.cv, &d->pq_mu);
 			w.waiting = 0;
