@@ -27,14 +27,12 @@
 
 #include "config.h"
 #include "err.h"
+#include "msg.h"
 
 /* A config file is a few hundred bytes; this only stops a wrong path
  * (a log file, a device) from being read whole. */
 #define CONFIG_FILE_MAX (1u << 20)
 #define STR_MAX 4096
-/* libdomino sends concurrent publishes on one handle in batches of up to
- * 64 KiB (client/publish.c); a control limit below that would drop them. */
-#define MAX_CONTROL_MIN (128u * 1024)
 
 static const char *const source_names[SRC_COUNT] = {
 	[SRC_GITHUB] = "github",
@@ -945,7 +943,7 @@ apply(const struct doc *d, const struct raw_config *r, struct config *c,
 		    &c->limits.max_body);
 		if (rv == DOMINO_OK)
 			rv = apply_size(d, "limits.max_control",
-			    r->limits->max_control, MAX_CONTROL_MIN,
+			    r->limits->max_control, MSG_MIN,
 			    &c->limits.max_control);
 		if (rv == DOMINO_OK)
 			rv = apply_count(d, "limits.rate", r->limits->rate, 0,
@@ -1125,7 +1123,7 @@ config_defaults(struct config *cfg)
 		cfg->sources[i].enabled = true;
 	cfg->sources_default = true;
 	cfg->limits.max_body = 25ull << 20;
-	cfg->limits.max_control = 32ull << 20;
+	cfg->limits.max_control = MSG_MAX_DEFAULT;
 	cfg->writer.batch_max = 256;
 	cfg->writer.queue_max = 65536;
 	cfg->heartbeat_ms = 2000;

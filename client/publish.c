@@ -165,27 +165,26 @@ check_args(const struct domino_publish_args *a, size_t i, size_t n)
 	return DOMINO_OK;
 }
 
+/* Begin a publish request in the `events` form; n events follow. */
+static void
+events_begin(domino *d, msgpack_packer *pk, size_t n)
+{
+	conn_req_begin(d, pk, "publish", 1);
+	msg_pack_cstr(pk, "events");
+	msgpack_pack_array(pk, n);
+}
+
 /*
- * Send the n checked events of a as one request in the `events` form and
- * read the answer, one entry per event, into out.
+ * Send the request of n events in sb (which this destroys) and read the
+ * answer, one entry per event, into out.
  */
 static int
-publish_events(domino *d, const struct domino_publish_args *a, size_t n,
+events_call(domino *d, msgpack_sbuffer *sb, size_t n,
     struct domino_published *out)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	int rv;
+	int rv = call_published(d, sb, out, "publish");
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	conn_req_begin(d, &pk, "publish", 1);
-	msg_pack_cstr(&pk, "events");
-	msgpack_pack_array(&pk, n);
-	for (size_t i = 0; i < n; i++)
-		pack_event(&pk, &a[i], 0, d);
-	rv = call_published(d, &sb, out, "publish");
-	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_destroy(sb);
 	if (rv == DOMINO_OK && out->n_events != n) {
 		domino_published_clear(out);
 		rv = conn_err(DOMINO_EPROTO, "the broker answered for a "
@@ -198,7 +197,7 @@ publish_events(domino *d, const struct domino_publish_args *a, size_t n,
  * Concurrent domino_publish() calls on one handle share requests, the way
  * a database group-commits. A caller queues its event; when fewer than
  * PUBQ_INFLIGHT publish requests are in flight it leads: it takes the
- * queued events (up to DOMINO_PUBLISH_MAX and PUBQ_BYTES, its own among
+ * queued events (up to DOMINO_PUBLISH_MAX and MSG_BATCH_BYTES, its own among
  * them unless the queue is longer), sends them as one request and hands
  * each waiter its answer. Callers that arrive while requests are in flight
  * wait and go together in the next one. A lone caller sends at once, as
@@ -207,10 +206,6 @@ publish_events(domino *d, const struct domino_publish_args *a, size_t n,
  * writer busy: one commits while the next is on its way.
  */
 #define PUBQ_INFLIGHT 2
-/* A batch of several events stays under this many bytes (estimated), far
- * below the broker's limits.max_control: 32 MiB by default and never under
- * 128 KiB (broker/config.c), so an event that fits alone fits in a batch. */
-#define PUBQ_BYTES (64u * 1024)
 /* The broker's longest delivery id (broker/prepare.h). */
 #define PUB_ID_MAX 256
 
@@ -304,7 +299,8 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
     struct pub_waiter ***done, struct pub_waiter **again)
 {
 	struct domino_published res = {0};
-	struct domino_publish_args *arr;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
 	struct pub_waiter *w, **tail = again;
 	const char *why = NULL;
 	long bad = -1;
@@ -312,12 +308,9 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 	int rv, split;
 
 	*again = NULL;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (n == 1) {
-		msgpack_sbuffer sb;
-		msgpack_packer pk;
-
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 		pack_event(&pk, list->a, 1, d);
 		rv = call_published(d, &sb, list->out, "publish");
 		msgpack_sbuffer_destroy(&sb);
@@ -329,15 +322,10 @@ send_batch(domino *d, struct pub_waiter *list, size_t n,
 		*done = &list->next;
 		return 0;
 	}
-	/* The waiters' arguments side by side (shallow copies). */
-	if ((arr = malloc(n * sizeof(*arr))) == NULL) {
-		rv = conn_err(DOMINO_ENOMEM, "out of memory");
-	} else {
-		for (w = list, i = 0; w != NULL; w = w->next)
-			arr[i++] = *w->a;
-		rv = publish_events(d, arr, n, &res);
-		free(arr);
-	}
+	events_begin(d, &pk, n);
+	for (w = list; w != NULL; w = w->next)
+		pack_event(&pk, w->a, 0, d);
+	rv = events_call(d, &sb, n, &res);
 	if (rv == DOMINO_EINVAL)
 		bad = refused_index(conn_errmsg(), n, &why);
 	/* A refusal stored nothing, so sending again cannot store twice; a
@@ -422,7 +410,7 @@ lead(domino *d)
 	size_t n = 0, bytes = 0;
 
 	for (w = list; w != NULL && n < DOMINO_PUBLISH_MAX &&
-	    (n == 0 || bytes + w->size <= PUBQ_BYTES); w = w->next) {
+	    (n == 0 || bytes + w->size <= MSG_BATCH_BYTES); w = w->next) {
 		w->state = PW_TAKEN;
 		bytes += w->size;
 		last = w;
@@ -503,6 +491,8 @@ int
 domino_publish_many(domino *d, const struct domino_publish_args *a, size_t n,
     struct domino_published *out)
 {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
 	int rv;
 
 	conn_err_clear();
@@ -517,7 +507,12 @@ domino_publish_many(domino *d, const struct domino_publish_args *a, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if ((rv = check_args(&a[i], i, n)) != DOMINO_OK)
 			return rv;
-	return publish_events(d, a, n, out);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	events_begin(d, &pk, n);
+	for (size_t i = 0; i < n; i++)
+		pack_event(&pk, &a[i], 0, d);
+	return events_call(d, &sb, n, out);
 }
 
 int

@@ -15,6 +15,11 @@
 
 /* Largest control message either side accepts by default. */
 #define MSG_MAX_DEFAULT (32u * 1024 * 1024)
+/* libdomino shares concurrent publishes on one handle in requests of up to
+ * this many bytes (estimated); the broker's control limit may not be set
+ * under MSG_MIN, so such a request always fits. */
+#define MSG_BATCH_BYTES (64u * 1024)
+#define MSG_MIN (2 * MSG_BATCH_BYTES)
 
 /*
  * Pre-check and unpack exactly one object from outside input. On success
