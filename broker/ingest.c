@@ -160,11 +160,13 @@ reply_error(struct ingest *in, nng_aio *aio, uint16_t status,
 	cJSON_AddStringToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "msg", msg);
 	s = cJSON_PrintUnformatted(root);
+	/* Counted before the answer: a client that reads /metrics after its
+	 * answer finds its request there. */
+	atomic_fetch_add(&in->refused, 1);
+	count(in, source, status);
 	reply(aio, status, s ? s : "{\"error\":{\"code\":\"internal\"}}", close);
 	cJSON_free(s);
 	cJSON_Delete(root);
-	atomic_fetch_add(&in->refused, 1);
-	count(in, source, status);
 	log_msg(LOG_WARN, "ingest: refused status=%u code=%s source=%s id=\"%.64s\" msg=\"%s\"",
 	    status, code, source ? source : "-", id ? id : "-", msg);
 }
@@ -181,12 +183,12 @@ reply_error_ra(struct ingest *in, nng_aio *aio, uint16_t status,
 	cJSON_AddStringToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "msg", msg);
 	s = cJSON_PrintUnformatted(root);
+	atomic_fetch_add(&in->refused, 1);
+	count(in, source, status);
 	reply_with(aio, status, s ? s : "{\"error\":{\"code\":\"rate_limited\"}}", 1,
 	    wait);
 	cJSON_free(s);
 	cJSON_Delete(root);
-	atomic_fetch_add(&in->refused, 1);
-	count(in, source, status);
 	log_msg(LOG_DEBUG, "ingest: rate limited source=%s", source);
 }
 
@@ -314,11 +316,11 @@ events_done(struct writer_events *we, int status)
 			}
 		}
 		s = cJSON_PrintUnformatted(root);
+		atomic_fetch_add(all_dup ? &in->duplicates : &in->accepted, 1);
+		count(in, source, all_dup ? 200 : 202);
 		reply(r->srv_aio, all_dup ? 200 : 202, s ? s : "{}", 0);
 		cJSON_free(s);
 		cJSON_Delete(root);
-		atomic_fetch_add(all_dup ? &in->duplicates : &in->accepted, 1);
-		count(in, source, all_dup ? 200 : 202);
 		for (size_t i = 0; i < we->n; i++)
 			log_msg(LOG_INFO, "ingest: %s seq=%llu source=%s type=%s repo=%s id=\"%.64s\"",
 			    we->ev[i].dup ? "duplicate" : "stored",

@@ -3,12 +3,18 @@
  * The admin listener end to end: /healthz, /api/status and /metrics of the
  * real dominod, with counters checked against what the test sent.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domino.h"
@@ -151,6 +157,43 @@ Test(admin, sighup_reloads_secrets_and_keeps_the_old_config_on_a_bad_file)
 	cr_assert_eq(h_broker_stop(&b), 0);
 }
 
+/*
+ * Connect to the pub address as a sub0 peer by hand, speaking only the SP
+ * header, and return what the broker did: 1 when it closed the connection
+ * within 5 s, 0 when it kept it. A second libdomino subscriber would do
+ * as well, but its nng dialer redials every 100 ms while the broker keeps
+ * refusing, and closing a socket amid that churn trips a race inside
+ * libnng 1.5.2 (a panic, or leaked pipes) now and then.
+ */
+static int
+refused_raw_subscriber(const char *pub)
+{
+	/* nng's TCP header: NUL "SP" NUL, protocol sub0 (0x21), two NULs. */
+	static const unsigned char hdr[8] = {0, 'S', 'P', 0, 0, 0x21, 0, 0};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct timeval tv = {.tv_sec = 5};
+	unsigned char buf[64];
+	int port = 0, fd, closed = 0;
+	time_t deadline;
+	ssize_t n;
+
+	cr_assert_eq(sscanf(pub, "tcp://127.0.0.1:%d", &port), 1, "%s", pub);
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_geq(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL), (ssize_t)sizeof(hdr));
+	/* The broker's own header may come first, then the end. A broker
+	 * that kept the peer would send heartbeats: give up after 5 s. */
+	deadline = time(NULL) + 5;
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0 && time(NULL) < deadline)
+		;
+	closed = n == 0 || (n < 0 && errno == ECONNRESET);
+	close(fd);
+	return closed;
+}
+
 static int
 ignore(void *arg, const struct domino_event *ev)
 {
@@ -211,20 +254,28 @@ Test(admin, limits_rate_listeners_and_subscribers)
 	}
 	{
 		struct domino_sub_opts so = {.on_event = ignore, .heartbeat_ms = 100};
-		domino_sub *s1, *s2;
+		domino_sub *s1;
 		cr_assert_eq(domino_subscribe(d, &so, &s1), DOMINO_OK);
 		cr_assert_eq(domino_sub_wait_ready(s1, 5000), DOMINO_OK);
-		cr_assert_eq(domino_subscribe(d, &so, &s2), DOMINO_OK);
-		usleep(500000);
+		cr_assert(refused_raw_subscriber(b.pub),
+		    "a second subscriber was not disconnected at max_subscribers: 1");
 		{
+			/* The refused peer is uncounted when nng is done with
+			 * its pipe, a moment after the close. */
 			char url[300], *m = NULL;
+			double n = -1;
 			snprintf(url, sizeof(url), "%s/metrics", b.admin);
-			cr_assert_eq(h_get(url, &m), 200);
-			cr_assert_eq(metric(m, "domino_subscribers"), 1,
+			for (int i = 0; i < 50 && n != 1; i++) {
+				if (i > 0)
+					usleep(100000);
+				cr_assert_eq(h_get(url, &m), 200);
+				n = metric(m, "domino_subscribers");
+				free(m);
+				m = NULL;
+			}
+			cr_assert_eq(n, 1,
 			    "a second subscriber got through max_subscribers: 1");
-			free(m);
 		}
-		domino_unsubscribe(s2);
 		domino_unsubscribe(s1);
 	}
 	domino_close(d);
